@@ -1,0 +1,10 @@
+#include "core/clock.hpp"
+
+namespace ib::core {
+
+Clock& system_clock() {
+  static SystemClock clock;
+  return clock;
+}
+
+}  // namespace ib::core

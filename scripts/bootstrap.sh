@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs everything invoice-bridge needs on Debian bookworm, idempotently:
+# a second run checks and returns in about a second.
+#   scripts/bootstrap.sh            build + runtime packages
+#   scripts/bootstrap.sh --kafka    also Java 17 + Maven for the test Kafka broker
+set -euo pipefail
+
+want_kafka=0
+for arg in "$@"; do
+  case "$arg" in
+    --kafka) want_kafka=1 ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    *) echo "bootstrap: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates openssl
+  libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
+  librdkafka-dev librocksdb-dev prometheus-cpp-dev
+  libprotobuf-dev protobuf-compiler libssl-dev
+  libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev
+  catch2 libcli11-dev
+)
+if [[ $want_kafka == 1 ]]; then
+  command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null 2>&1 || packages+=(maven)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "bootstrap: installing ${missing[*]}"
+  sudo=""
+  [[ $(id -u) == 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "bootstrap: all packages present"
+fi
