@@ -10,7 +10,6 @@ scripts/bootstrap.sh --kafka
 tests/kafka/kafka-broker.sh fetch
 IB_CMAKE_ARGS="-DIB_WERROR=ON ${IB_CMAKE_ARGS:-}" scripts/build.sh
 build=${IB_BUILD_DIR:-build}
-rc=0
-ctest --test-dir "$build" --output-on-failure -j "${IB_TEST_JOBS:-2}" "$@" || rc=$?
-echo "test.sh: finished in $(( $(date +%s) - start )) s with status $rc"
-exit $rc
+echo "test.sh: set-up and build took $(( $(date +%s) - start )) s; running ctest"
+# ctest's own summary is the last thing printed.
+exec ctest --test-dir "$build" --output-on-failure -j "${IB_TEST_JOBS:-2}" "$@"
