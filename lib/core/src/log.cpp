@@ -138,7 +138,10 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
     const auto lvl = to_spdlog(level);
     if (!logger->should_log(lvl)) return;
     std::string payload(msg);
-    if (fields.size() != 0) {
+    if (fields.size() != 0 && logger->name() != "invoice-bridge") {
+      // setup() was not called: spdlog's own formatter, so plain name=value text.
+      for (const auto& f : fields) payload.append(" ").append(f.name).append("=").append(f.value);
+    } else if (fields.size() != 0) {
       payload += kFieldsStart;
       bool first = true;
       for (const auto& f : fields) {
