@@ -173,7 +173,10 @@ struct Harness {
   void run(std::vector<InMessage> messages) {
     pipeline->submit(std::move(messages));
     bool drained = false;
-    asio::co_spawn(ctx, pipeline->drain(10s), [&](std::exception_ptr, bool ok) { drained = ok; });
+    asio::co_spawn(ctx, pipeline->drain(10s), [&](std::exception_ptr, bool ok) {
+      drained = ok;
+      ctx.stop();
+    });
     ctx.run_for(10s);
     ctx.restart();
     (void)drained;
@@ -361,8 +364,13 @@ TEST_CASE("queued work of a revoked partition is neither sent nor reported", "[p
   h.pipeline->submit({h.msg("A|f", 0, 0), h.msg("B|f", 0, 1)});
   h.pipeline->revoke("invoices", 0);
   bool drained = false;
-  asio::co_spawn(h.ctx, h.pipeline->drain(2s), [&](std::exception_ptr, bool ok) { drained = ok; });
+  asio::co_spawn(h.ctx, h.pipeline->drain(2s), [&](std::exception_ptr, bool ok) {
+    drained = ok;
+    h.ctx.stop();
+  });
   h.ctx.run_for(3s);
+  CHECK(drained);
+  CHECK(h.pipeline->backlog() == 0);
   CHECK(h.sender.sends.count("A") == 0);
   CHECK(h.sender.sends.at("B") == 1);
   REQUIRE(h.done.size() == 1);

@@ -324,8 +324,10 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
         if (auto it = active.find(i->decoded.dedup_key); it != active.end() && it->second == i) {
           active.erase(it);
         }
+        backlog -= 1 + i->followers.size();
         return true;
       });
+      if (backlog == 0) idle_timer.cancel();
       if (batch.empty()) continue;
       ++in_flight;
       auto self = shared_from_this();
