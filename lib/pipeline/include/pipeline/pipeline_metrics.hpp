@@ -1,0 +1,64 @@
+#pragma once
+
+#include "pipeline/routing.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+class Registry;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace ib::pipeline {
+
+/// The daemon's metrics (docs/metrics.md), registered once at startup; every series used
+/// on the hot path is resolved here, so recording is a pointer increment. Label values
+/// come from enums and fixed tables, never from ids. Not thread-safe for registration;
+/// recording is (prometheus-cpp metrics are atomic).
+class PipelineMetrics {
+public:
+  explicit PipelineMetrics(prometheus::Registry& registry);
+
+  /// `ib_messages_consumed_total{topic_kind="input|retry"}`
+  void consumed(bool from_retry_topic, std::uint64_t n = 1);
+  /// `ib_invoices_total{outcome=...}`
+  void outcome(Outcome o);
+  /// `ib_batch_size` and `ib_batch_duration_seconds` histograms.
+  void batch(std::size_t size, std::chrono::steady_clock::duration took);
+  /// `ib_d365_responses_total{status="204|412|...|other|none"}`; 0 = no response part.
+  void response(int status);
+  /// `ib_throttle_events_total`
+  void throttled();
+  /// Gauges: `ib_batches_in_flight`, `ib_in_flight_limit`, `ib_backlog_messages`,
+  /// `ib_retry_backlog_messages`, `ib_store_keys`.
+  void in_flight(int batches, int limit);
+  void backlog(std::size_t messages);
+  void retry_backlog(std::size_t messages);
+  void store_keys(std::uint64_t keys);
+  /// `ib_consumer_lag_messages{topic,partition}`; partitions are few and bounded per member.
+  void lag(const std::string& topic, std::int32_t partition, std::int64_t lag);
+
+private:
+  prometheus::Family<prometheus::Gauge>* lag_family_;
+  prometheus::Counter* consumed_input_;
+  prometheus::Counter* consumed_retry_;
+  std::array<prometheus::Counter*, 9> outcomes_{};
+  prometheus::Histogram* batch_size_;
+  prometheus::Histogram* batch_seconds_;
+  prometheus::Family<prometheus::Counter>* responses_family_;
+  prometheus::Counter* throttle_events_;
+  prometheus::Gauge* in_flight_;
+  prometheus::Gauge* in_flight_limit_;
+  prometheus::Gauge* backlog_;
+  prometheus::Gauge* retry_backlog_;
+  prometheus::Gauge* store_keys_;
+};
+
+}  // namespace ib::pipeline

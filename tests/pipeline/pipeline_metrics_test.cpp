@@ -1,0 +1,52 @@
+#include "pipeline/pipeline_metrics.hpp"
+
+#include <catch2/catch.hpp>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+using namespace ib::pipeline;
+
+namespace {
+
+std::string scrape(prometheus::Registry& r) {
+  return prometheus::TextSerializer().Serialize(r.Collect());
+}
+
+bool has(const std::string& text, const std::string& line) {
+  return text.find(line + "\n") != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("outcomes, responses and gauges appear under their documented names",
+          "[pipeline][metrics][unit]") {
+  prometheus::Registry registry;
+  PipelineMetrics m(registry);
+  m.outcome(Outcome::imported);
+  m.outcome(Outcome::imported);
+  m.outcome(Outcome::recovered);
+  m.consumed(false, 5);
+  m.consumed(true);
+  m.response(204);
+  m.response(418);
+  m.response(0);
+  m.batch(100, std::chrono::milliseconds(40));
+  m.throttled();
+  m.in_flight(3, 4);
+  m.lag("invoices", 2, 17);
+  const auto text = scrape(registry);
+  CHECK(has(text, "ib_invoices_total{outcome=\"imported\"} 2"));
+  CHECK(has(text, "ib_invoices_total{outcome=\"recovered\"} 1"));
+  CHECK(has(text, "ib_invoices_total{outcome=\"duplicate\"} 0"));
+  CHECK(has(text, "ib_messages_consumed_total{topic_kind=\"input\"} 5"));
+  CHECK(has(text, "ib_messages_consumed_total{topic_kind=\"retry\"} 1"));
+  CHECK(has(text, "ib_d365_responses_total{status=\"204\"} 1"));
+  CHECK(has(text, "ib_d365_responses_total{status=\"other\"} 1"));
+  CHECK(has(text, "ib_d365_responses_total{status=\"none\"} 1"));
+  CHECK(has(text, "ib_batch_size_count 1"));
+  CHECK(has(text, "ib_batch_duration_seconds_count 1"));
+  CHECK(has(text, "ib_throttle_events_total 1"));
+  CHECK(has(text, "ib_batches_in_flight 3"));
+  CHECK(has(text, "ib_in_flight_limit 4"));
+  CHECK(has(text, "ib_consumer_lag_messages{partition=\"2\",topic=\"invoices\"} 17"));
+}
