@@ -1,0 +1,45 @@
+#pragma once
+
+#include "core/clock.hpp"
+#include "dedup/dedup_config.hpp"
+#include "dedup/dedup_store.hpp"
+
+#include <memory>
+
+namespace ib::dedup {
+
+/// DedupStore on RocksDB (one database per directory, default column family). Bloom
+/// filters on whole keys in table files and memtable, so a lookup of a new key normally
+/// reads no disk; MultiGet for lookups; one WriteBatch per mark call; WAL always on.
+///
+/// The TTL is checked on every read against `clock`, and a compaction filter reading the
+/// same clock drops expired entries (periodic_compaction_seconds = ttl makes RocksDB
+/// rewrite every file at least once per TTL). `clock` must outlive the store.
+class RocksDbDedupStore final : public DedupStore {
+public:
+  /// Opens (creating if missing) the database at config.path. Fails with
+  /// StoreErrc::invalid_argument for a config that does not validate, StoreErrc::in_use
+  /// when another process (or this one) has it open, and other codes for I/O problems.
+  static Result<std::unique_ptr<RocksDbDedupStore>> open(const DedupConfig& config, core::Clock& clock);
+
+  ~RocksDbDedupStore() override;
+  RocksDbDedupStore(const RocksDbDedupStore&) = delete;
+  RocksDbDedupStore& operator=(const RocksDbDedupStore&) = delete;
+
+  Result<std::vector<std::optional<Entry>>> lookup(std::span<const std::string> keys) override;
+  Result<void> mark_pending(std::span<const PendingMark> marks) override;
+  Result<void> mark_imported(std::span<const ImportedMark> marks) override;
+  Result<std::size_t> record_duplicates(std::span<const std::string> keys) override;
+  Result<bool> forget(std::string_view key) override;
+  Result<ScanPage> scan(const ScanOptions& options) override;
+  Result<StoreStats> stats() override;
+  Result<void> sync() override;
+  Result<void> compact() override;
+
+private:
+  struct Impl;
+  explicit RocksDbDedupStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ib::dedup

@@ -1,0 +1,334 @@
+#include "dedup/rocksdb_dedup_store.hpp"
+
+#include "entry_codec.hpp"
+#include "entry_rules.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <mutex>
+#include <system_error>
+#include <unordered_map>
+
+namespace ib::dedup {
+namespace {
+
+/// Keys are opaque bytes: show them printable in messages.
+std::string printable(std::string_view key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : key.substr(0, 200)) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  if (key.size() > 200) out += "...";
+  return out;
+}
+
+/// Drops entries past the TTL during compactions, by the injected clock (the same test
+/// that reads apply). RocksDB calls it from its background threads: it must not throw.
+class TtlCompactionFilter final : public rocksdb::CompactionFilter {
+public:
+  TtlCompactionFilter(core::Clock& clock, std::chrono::milliseconds ttl) : clock_(clock), ttl_(ttl) {}
+
+  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    try {
+      const auto last = detail::decode_last_seen_ms(std::string_view(value.data(), value.size()));
+      if (!last) return false;  // keep what we cannot read; reads report it as corruption
+      return detail::is_expired(*last, detail::to_ms(clock_.now()), ttl_.count());
+    } catch (...) {
+      return false;
+    }
+  }
+  const char* Name() const override { return "ib.dedup.TtlCompactionFilter"; }
+
+private:
+  core::Clock& clock_;
+  std::chrono::milliseconds ttl_;
+};
+
+}  // namespace
+
+struct RocksDbDedupStore::Impl {
+  DedupConfig config;
+  core::Clock& clock;
+  TtlCompactionFilter filter;
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::unique_ptr<rocksdb::DB> db;
+  rocksdb::WriteOptions write_options;
+  std::mutex write_mutex;  // read-modify-write of marks is serialised
+  std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
+
+  Impl(const DedupConfig& c, core::Clock& clk) : config(c), clock(clk), filter(clk, c.ttl) {}
+
+  ~Impl() {
+    if (!db) return;
+    if (config.fsync != FsyncPolicy::never) db->SyncWAL().PermitUncheckedError();
+    db->Close().PermitUncheckedError();
+  }
+
+  StoreError error(const rocksdb::Status& s, std::string_view what) const {
+    const std::string detail = s.ToString();
+    StoreErrc code = StoreErrc::other;
+    std::string text;
+    if (s.IsIOError() && (detail.find("While lock file") != std::string::npos ||
+                          detail.find("lock hold by current process") != std::string::npos)) {
+      code = StoreErrc::in_use;
+      text = detail.find("current process") != std::string::npos
+                 ? "is already open in this process"
+                 : "is already in use by another process";
+      return {code, "dedup store " + config.path.string() + " " + text + " (" + detail + ")"};
+    }
+    if (s.IsNoSpace() || s.subcode() == rocksdb::Status::kNoSpace) {
+      code = StoreErrc::no_space;
+    } else if (s.IsCorruption()) {
+      code = StoreErrc::corruption;
+    } else if (s.IsIOError()) {
+      code = StoreErrc::io_error;
+    } else if (s.IsInvalidArgument()) {
+      code = StoreErrc::invalid_argument;
+    }
+    return {code, "dedup store " + config.path.string() + ": " + std::string(what) + " failed: " + detail};
+  }
+
+  StoreError bad_value(std::string_view key) const {
+    return {StoreErrc::corruption, "dedup store " + config.path.string() +
+                                       ": undecodable value for key '" + printable(key) + "'"};
+  }
+
+  /// Reads the live entries of `keys` (nullopt: absent or expired) with one MultiGet.
+  Result<std::vector<std::optional<Entry>>> read(std::span<const std::string_view> keys, TimePoint now) {
+    const std::size_t n = keys.size();
+    std::vector<std::optional<Entry>> out(n);
+    if (n == 0) return out;
+    std::vector<rocksdb::Slice> slices;
+    slices.reserve(n);
+    for (auto k : keys) slices.emplace_back(k.data(), k.size());
+    std::vector<rocksdb::PinnableSlice> values(n);
+    std::vector<rocksdb::Status> statuses(n);
+    db->MultiGet(rocksdb::ReadOptions(), db->DefaultColumnFamily(), n, slices.data(), values.data(),
+                 statuses.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      if (!statuses[i].ok()) return error(statuses[i], "lookup");
+      auto entry = detail::decode_entry(std::string_view(values[i].data(), values[i].size()));
+      if (!entry) return bad_value(keys[i]);
+      if (!detail::is_expired(*entry, now, config.ttl)) out[i] = std::move(*entry);
+    }
+    return out;
+  }
+
+  Result<void> write(rocksdb::WriteBatch& batch) {
+    if (batch.Count() == 0) return {};
+    if (auto s = db->Write(write_options, &batch); !s.ok()) return error(s, "write");
+    if (config.fsync == FsyncPolicy::periodic) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_sync >= config.fsync_interval) {
+        last_sync = now;
+        if (auto s = db->SyncWAL(); !s.ok()) return error(s, "WAL fsync");
+      }
+    }
+    return {};
+  }
+
+  /// The shared shape of every mark: read the live entries, apply `rule` in order (a key
+  /// repeated in one batch sees its earlier update), write all changes in one WriteBatch.
+  template <typename Item, typename KeyOf, typename Rule>
+  Result<std::size_t> read_modify_write(std::span<const Item> items, KeyOf key_of, Rule rule) {
+    for (const auto& item : items) {
+      if (auto e = detail::check_key(key_of(item))) return *e;
+    }
+    std::lock_guard lock(write_mutex);
+    const auto now = clock.now();
+    std::vector<std::string_view> keys;
+    keys.reserve(items.size());
+    for (const auto& item : items) keys.push_back(key_of(item));
+    auto current = read(keys, now);
+    if (!current) return current.error();
+    std::unordered_map<std::string_view, std::optional<Entry>> overlay;
+    rocksdb::WriteBatch batch;
+    std::size_t changed = 0;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      auto it = overlay.find(keys[i]);
+      const std::optional<Entry>& live = it != overlay.end() ? it->second : (*current)[i];
+      std::optional<Entry> next = rule(live, items[i], now);
+      if (!next) continue;
+      ++changed;
+      const std::string value = detail::encode_entry(*next);
+      batch.Put(rocksdb::Slice(keys[i].data(), keys[i].size()), value);
+      overlay[keys[i]] = std::move(next);
+    }
+    if (auto w = write(batch); !w) return w.error();
+    return changed;
+  }
+};
+
+RocksDbDedupStore::RocksDbDedupStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RocksDbDedupStore::~RocksDbDedupStore() = default;
+
+Result<std::unique_ptr<RocksDbDedupStore>> RocksDbDedupStore::open(const DedupConfig& config,
+                                                                   core::Clock& clock) {
+  if (auto problems = config.validate(); !problems.empty()) {
+    std::string msg = "dedup store: invalid configuration:";
+    for (const auto& p : problems) msg += " " + p + ";";
+    return StoreError{StoreErrc::invalid_argument, msg};
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config.path, ec);
+  if (ec) {
+    return StoreError{StoreErrc::io_error,
+                      "dedup store " + config.path.string() + ": cannot create the directory: " + ec.message()};
+  }
+
+  auto impl = std::make_unique<Impl>(config, clock);
+  impl->cache = rocksdb::NewLRUCache(config.block_cache_bytes);
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = impl->cache;
+  // Whole-key bloom filters held with the table readers (not evicted from the cache), so a
+  // new key is answered from memory; ~1% false positives at 10 bits/key.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(config.bloom_bits_per_key, false));
+  table.whole_key_filtering = true;
+  table.cache_index_and_filter_blocks = false;
+  table.optimize_filters_for_memory = true;
+  table.format_version = 5;
+
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  options.write_buffer_size = config.write_buffer_bytes;
+  options.max_write_buffer_number = 3;
+  // Memtable bloom on whole keys: absent keys skip the memtable skiplist search too.
+  options.memtable_prefix_bloom_size_ratio = 0.1;
+  options.memtable_whole_key_filtering = true;
+  options.compression = rocksdb::kLZ4Compression;
+  options.level_compaction_dynamic_level_bytes = true;
+  options.max_background_jobs = config.max_background_jobs;
+  options.compaction_filter = &impl->filter;
+  const auto ttl_s = std::chrono::duration_cast<std::chrono::seconds>(config.ttl).count();
+  options.periodic_compaction_seconds = static_cast<std::uint64_t>(std::max<std::int64_t>(ttl_s, 1));
+  options.keep_log_file_num = 3;
+  options.max_log_file_size = 8 << 20;
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  options.paranoid_checks = true;
+
+  impl->write_options.sync = config.fsync == FsyncPolicy::always;
+  impl->write_options.disableWAL = false;
+
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::Open(options, config.path.string(), &raw);
+  if (!s.ok()) {
+    delete raw;
+    return impl->error(s, "open");
+  }
+  impl->db.reset(raw);
+  return std::unique_ptr<RocksDbDedupStore>(new RocksDbDedupStore(std::move(impl)));
+}
+
+Result<std::vector<std::optional<Entry>>> RocksDbDedupStore::lookup(std::span<const std::string> keys) {
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  return impl_->read(views, impl_->clock.now());
+}
+
+Result<void> RocksDbDedupStore::mark_pending(std::span<const PendingMark> marks) {
+  auto r = impl_->read_modify_write(
+      marks, [](const PendingMark& m) -> std::string_view { return m.key; },
+      [](const std::optional<Entry>& live, const PendingMark& m, TimePoint now) {
+        return detail::apply_pending(live, m, now);
+      });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<void> RocksDbDedupStore::mark_imported(std::span<const ImportedMark> marks) {
+  auto r = impl_->read_modify_write(
+      marks, [](const ImportedMark& m) -> std::string_view { return m.key; },
+      [](const std::optional<Entry>& live, const ImportedMark& m, TimePoint now) {
+        return std::optional<Entry>(detail::apply_imported(live, m, now));
+      });
+  if (!r) return r.error();
+  return {};
+}
+
+Result<std::size_t> RocksDbDedupStore::record_duplicates(std::span<const std::string> keys) {
+  // Absent keys are ignored rather than refused, empty ones included.
+  std::vector<std::string> valid;
+  valid.reserve(keys.size());
+  for (const auto& k : keys) {
+    if (!k.empty()) valid.push_back(k);
+  }
+  return impl_->read_modify_write(
+      std::span<const std::string>(valid), [](const std::string& k) -> std::string_view { return k; },
+      [](const std::optional<Entry>& live, const std::string&, TimePoint now) {
+        return detail::apply_duplicate(live, now);
+      });
+}
+
+Result<bool> RocksDbDedupStore::forget(std::string_view key) {
+  if (auto e = detail::check_key(key)) return *e;
+  std::lock_guard lock(impl_->write_mutex);
+  auto current = impl_->read(std::span<const std::string_view>(&key, 1), impl_->clock.now());
+  if (!current) return current.error();
+  rocksdb::WriteBatch batch;
+  batch.Delete(rocksdb::Slice(key.data(), key.size()));
+  if (auto w = impl_->write(batch); !w) return w.error();
+  return current->front().has_value();
+}
+
+Result<ScanPage> RocksDbDedupStore::scan(const ScanOptions& options) {
+  const auto now = impl_->clock.now();
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
+  ScanPage page;
+  for (it->Seek(options.start); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    auto entry = detail::decode_entry(std::string_view(it->value().data(), it->value().size()));
+    if (!entry) return impl_->bad_value(key);
+    const bool expired = detail::is_expired(*entry, now, impl_->config.ttl);
+    if (expired && !options.include_expired) continue;
+    if (page.rows.size() >= options.limit) {
+      page.next_start = std::string(key);
+      break;
+    }
+    page.rows.push_back(KeyedEntry{std::string(key), std::move(*entry), expired});
+  }
+  if (auto s = it->status(); !s.ok()) return impl_->error(s, "scan");
+  return page;
+}
+
+Result<StoreStats> RocksDbDedupStore::stats() {
+  StoreStats s;
+  auto& db = *impl_->db;
+  db.GetIntProperty(rocksdb::DB::Properties::kEstimateNumKeys, &s.estimated_keys);
+  db.GetIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &s.disk_bytes);
+  db.GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &s.memtable_bytes);
+  s.block_cache_bytes = impl_->cache->GetUsage();
+  return s;
+}
+
+Result<void> RocksDbDedupStore::sync() {
+  if (auto s = impl_->db->SyncWAL(); !s.ok()) return impl_->error(s, "WAL fsync");
+  return {};
+}
+
+Result<void> RocksDbDedupStore::compact() {
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  if (auto s = impl_->db->CompactRange(options, nullptr, nullptr); !s.ok()) {
+    return impl_->error(s, "compaction");
+  }
+  return {};
+}
+
+}  // namespace ib::dedup
