@@ -1,0 +1,110 @@
+#include "kafka/admin.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
+#include <stdexcept>
+
+namespace ib::kafka {
+namespace {
+
+using HandlePtr = std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)>;
+using QueuePtr = std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)>;
+using EventPtr = std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)>;
+using NewTopicPtr = std::unique_ptr<rd_kafka_NewTopic_t, decltype(&rd_kafka_NewTopic_destroy)>;
+using OptionsPtr =
+    std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)>;
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, decltype(&rd_kafka_conf_destroy)>;
+
+}  // namespace
+
+void throw_exception_from_error(const AdminError& e, const boost::source_location&) {
+  throw std::runtime_error(e.message);
+}
+
+std::vector<std::string> validate(const TopicSpec& spec) {
+  std::vector<std::string> p;
+  if (spec.name.empty()) p.push_back("topic name is empty");
+  if (spec.partitions < 1) p.push_back("topic " + spec.name + ": partitions must be >= 1");
+  if (spec.replication_factor < 1) {
+    p.push_back("topic " + spec.name + ": replication_factor must be >= 1");
+  }
+  return p;
+}
+
+boost::system::result<void, AdminError> ensure_topics(const Properties& properties,
+                                                      const std::vector<TopicSpec>& topics,
+                                                      std::chrono::milliseconds timeout) {
+  std::string problems;
+  auto add = [&](const std::string& p) {
+    if (!problems.empty()) problems += "; ";
+    problems += p;
+  };
+  for (const auto& t : topics) {
+    for (const auto& p : validate(t)) add(p);
+  }
+  if (!problems.empty()) return AdminError{problems};
+  if (topics.empty()) return {};
+
+  char err[512];
+  ConfPtr conf(rd_kafka_conf_new(), &rd_kafka_conf_destroy);
+  for (const auto& [k, v] : properties) {
+    if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err, sizeof err) !=
+        RD_KAFKA_CONF_OK) {
+      return AdminError{"kafka admin property " + k + ": " + err};
+    }
+  }
+  // rd_kafka_new takes the conf only on success.
+  HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err), &rd_kafka_destroy);
+  if (!rk) return AdminError{std::string("kafka admin client: ") + err};
+  conf.release();
+
+  std::vector<NewTopicPtr> owned;
+  std::vector<rd_kafka_NewTopic_t*> raw;
+  for (const auto& t : topics) {
+    owned.emplace_back(rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, t.replication_factor,
+                                             err, sizeof err),
+                       &rd_kafka_NewTopic_destroy);
+    if (!owned.back()) return AdminError{"topic " + t.name + ": " + err};
+    for (const auto& [k, v] : t.configs) {
+      if (rd_kafka_NewTopic_set_config(owned.back().get(), k.c_str(), v.c_str()) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return AdminError{"topic " + t.name + ": bad config " + k};
+      }
+    }
+    raw.push_back(owned.back().get());
+  }
+  OptionsPtr options(rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS),
+                     &rd_kafka_AdminOptions_destroy);
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout.count()),
+                                              err, sizeof err);
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()), err,
+                                            sizeof err);
+  QueuePtr queue(rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
+  rd_kafka_CreateTopics(rk.get(), raw.data(), raw.size(), options.get(), queue.get());
+
+  // The request timeout bounds the wait; add a margin for the local queue hop.
+  EventPtr event(rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count()) + 1000),
+                 &rd_kafka_event_destroy);
+  if (!event) return AdminError{"create topics: no answer in time"};
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return AdminError{std::string("create topics: ") + rd_kafka_event_error_string(event.get())};
+  }
+  const auto* result = rd_kafka_event_CreateTopics_result(event.get());
+  if (result == nullptr) return AdminError{"create topics: unexpected answer"};
+  std::size_t count = 0;
+  const auto* const* results = rd_kafka_CreateTopics_result_topics(result, &count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto code = rd_kafka_topic_result_error(results[i]);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      continue;
+    }
+    const char* msg = rd_kafka_topic_result_error_string(results[i]);
+    add(std::string("topic ") + rd_kafka_topic_result_name(results[i]) + ": " +
+        (msg != nullptr ? msg : rd_kafka_err2str(code)));
+  }
+  if (!problems.empty()) return AdminError{problems};
+  return {};
+}
+
+}  // namespace ib::kafka
