@@ -1,0 +1,249 @@
+#include "pipeline/consumer_loop.hpp"
+
+#include "core/log.hpp"
+#include "kafka/consumer.hpp"
+#include "kafka/headers.hpp"
+#include "kafka/offset_tracker.hpp"
+
+#include <deque>
+#include <map>
+#include <set>
+
+namespace ib::pipeline {
+
+namespace asio = boost::asio;
+
+std::vector<std::string> ConsumerLoopConfig::validate() const {
+  std::vector<std::string> problems;
+  if (retry_topic.empty()) problems.push_back("kafka.retry_topic must not be empty");
+  if (max_poll < 1) problems.push_back("pipeline.max_poll must be at least 1");
+  if (poll_wait.count() < 1) problems.push_back("pipeline.poll_wait must be positive");
+  if (resume_backlog >= max_backlog) {
+    problems.push_back("pipeline.resume_backlog must be below pipeline.max_backlog");
+  }
+  if (drain_timeout.count() < 0) problems.push_back("pipeline.drain_timeout must not be negative");
+  return problems;
+}
+
+namespace {
+
+struct Held {
+  InMessage message;
+  std::int64_t due_ms = 0;
+};
+
+std::int64_t epoch_ms(core::Clock::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+struct ConsumerLoop::Impl {
+  ConsumerLoopConfig config;
+  kafka::Consumer& consumer;
+  Pipeline& pipeline;
+  core::Clock& clock;
+  PipelineMetrics* metrics;
+  kafka::OffsetTracker tracker;
+  std::map<kafka::TopicPartition, std::deque<Held>> held;  // retry partitions paused until due
+  std::size_t held_count = 0;
+  bool backpressure_paused = false;
+  bool stopping = false;
+  std::optional<std::string> failure;
+  std::uint64_t consumed = 0;
+
+  Impl(ConsumerLoopConfig c, kafka::Consumer& k, Pipeline& p, core::Clock& clk, PipelineMetrics* m)
+      : config(std::move(c)), consumer(k), pipeline(p), clock(clk), metrics(m),
+        tracker(config.max_backlog * 4) {}
+
+  InMessage to_in(kafka::Message&& m) {
+    InMessage in;
+    in.topic = std::move(m.topic);
+    in.partition = m.partition;
+    in.offset = m.offset;
+    in.key = std::move(m.key);
+    in.value = std::move(m.value);
+    in.headers = std::move(m.headers);
+    return in;
+  }
+
+  void on_message(kafka::Message&& m, std::vector<InMessage>& ready) {
+    ++consumed;
+    const kafka::TopicPartition tp = m.topic_partition();
+    const bool from_retry = m.topic == config.retry_topic;
+    if (metrics) metrics->consumed(from_retry);
+    if (!tracker.track(tp, m.offset)) {
+      // Cannot happen while backpressure holds the backlog below the tracker's bound; if
+      // it does, the message is not lost: seek back so it is fetched again.
+      log::error("offset tracker full; re-reading the partition",
+                 {{"topic", tp.topic}, {"partition", std::to_string(tp.partition)}});
+      (void)consumer.seek(tp, m.offset);
+      return;
+    }
+    auto in = to_in(std::move(m));
+    if (!from_retry) {
+      ready.push_back(std::move(in));
+      return;
+    }
+    std::int64_t due_ms = 0;
+    if (auto history = kafka::decode_retry(in.headers)) {
+      in.attempt = history->attempt;
+      due_ms = history->due_ms;
+    } else {
+      log::warn("retry message without valid retry headers; treated as a first attempt",
+                {{"offset", std::to_string(in.offset)}, {"error", history.error().message}});
+    }
+    auto& queue = held[tp];
+    if (queue.empty() && due_ms <= epoch_ms(clock.now())) {
+      ready.push_back(std::move(in));
+      return;
+    }
+    if (queue.empty()) consumer.pause({tp});
+    queue.push_back({std::move(in), due_ms});
+    ++held_count;
+  }
+
+  // Releases held retries whose time has come, in partition order; resumes emptied partitions.
+  void release_due(std::vector<InMessage>& ready) {
+    const auto now = epoch_ms(clock.now());
+    for (auto it = held.begin(); it != held.end();) {
+      auto& queue = it->second;
+      while (!queue.empty() && queue.front().due_ms <= now) {
+        ready.push_back(std::move(queue.front().message));
+        queue.pop_front();
+        --held_count;
+      }
+      if (queue.empty()) {
+        if (!backpressure_paused) consumer.resume({it->first});
+        it = held.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void on_rebalance(const kafka::RebalanceEvent& ev) {
+    const char* kind = ev.kind == kafka::RebalanceEvent::Kind::assigned  ? "assigned"
+                       : ev.kind == kafka::RebalanceEvent::Kind::revoked ? "revoked"
+                                                                         : "lost";
+    for (const auto& tp : ev.partitions) {
+      log::info("partition rebalance",
+                {{"event", kind}, {"topic", tp.topic}, {"partition", std::to_string(tp.partition)}});
+      if (ev.kind == kafka::RebalanceEvent::Kind::assigned) {
+        if (backpressure_paused) consumer.pause({tp});
+        continue;
+      }
+      pipeline.revoke(tp.topic, tp.partition);
+      tracker.revoke(tp);
+      if (auto it = held.find(tp); it != held.end()) {
+        held_count -= it->second.size();
+        held.erase(it);
+      }
+    }
+  }
+
+  void apply_backpressure() {
+    const auto backlog = pipeline.backlog() + held_count;
+    if (!backpressure_paused && backlog >= config.max_backlog) {
+      backpressure_paused = true;
+      consumer.pause(consumer.assignment());
+      log::info("backlog full; consumption paused", {{"backlog", std::to_string(backlog)}});
+    } else if (backpressure_paused && backlog <= config.resume_backlog) {
+      backpressure_paused = false;
+      std::vector<kafka::TopicPartition> resume;
+      for (auto& tp : consumer.assignment()) {
+        if (!held.count(tp)) resume.push_back(tp);
+      }
+      consumer.resume(resume);
+      log::info("backlog drained; consumption resumed", {{"backlog", std::to_string(backlog)}});
+    }
+  }
+
+  void update_gauges() {
+    if (!metrics) return;
+    metrics->backlog(pipeline.backlog());
+    metrics->retry_backlog(held_count);
+    metrics->in_flight(pipeline.in_flight(), pipeline.in_flight_limit());
+  }
+};
+
+ConsumerLoop::ConsumerLoop(ConsumerLoopConfig config, kafka::Consumer& consumer,
+                           Pipeline& pipeline, core::Clock& clock, PipelineMetrics* metrics)
+    : impl_(std::make_unique<Impl>(std::move(config), consumer, pipeline, clock, metrics)) {}
+
+ConsumerLoop::~ConsumerLoop() = default;
+
+asio::awaitable<std::optional<std::string>> ConsumerLoop::run() {
+  auto& s = *impl_;
+  std::uint64_t ticks = 0;
+  while (!s.stopping) {
+    auto events = co_await s.consumer.next(s.config.max_poll, s.config.poll_wait);
+    std::vector<InMessage> ready;
+    for (auto& event : events) {
+      if (auto* m = std::get_if<kafka::Message>(&event)) {
+        s.on_message(std::move(*m), ready);
+      } else if (auto* r = std::get_if<kafka::RebalanceEvent>(&event)) {
+        if (!ready.empty()) {
+          // Messages before the rebalance go in first: the revoke must see them.
+          s.pipeline.submit(std::move(ready));
+          ready.clear();
+        }
+        s.on_rebalance(*r);
+      } else if (auto* e = std::get_if<kafka::ConsumerError>(&event)) {
+        if (e->fatal) {
+          fail("Kafka consumer failed: " + e->message);
+        } else {
+          log::warn("Kafka consumer error (librdkafka recovers)", {{"error", e->message}});
+        }
+      }
+    }
+    s.release_due(ready);
+    if (!ready.empty() && !s.failure) s.pipeline.submit(std::move(ready));
+    s.apply_backpressure();
+    s.update_gauges();
+    if (s.metrics && ++ticks % 50 == 0) {
+      for (const auto& l : s.consumer.lag()) {
+        if (l.lag >= 0) s.metrics->lag(l.partition.topic, l.partition.partition, l.lag);
+      }
+    }
+  }
+  if (!s.failure) {
+    log::info("draining in-flight work", {{"backlog", std::to_string(s.pipeline.backlog())}});
+    const bool drained = co_await s.pipeline.drain(s.config.drain_timeout);
+    if (!drained) {
+      log::warn("drain deadline passed; unfinished messages will be delivered again",
+                {{"backlog", std::to_string(s.pipeline.backlog())}});
+    }
+  }
+  s.update_gauges();
+  co_return s.failure;
+}
+
+void ConsumerLoop::stop() {
+  impl_->stopping = true;
+  impl_->consumer.wake();
+}
+
+void ConsumerLoop::fail(const std::string& reason) {
+  if (!impl_->failure) impl_->failure = reason;
+  stop();
+}
+
+void ConsumerLoop::on_done(const InMessage& message, Outcome outcome) {
+  auto& s = *impl_;
+  if (s.metrics) s.metrics->outcome(outcome);
+  const kafka::TopicPartition tp{message.topic, message.partition};
+  if (auto next = s.tracker.mark_done(tp, message.offset)) {
+    if (auto stored = s.consumer.store_offset(tp, *next); !stored) {
+      // The partition was revoked meanwhile: its new owner reads from the last commit.
+      log::debug("offset not stored", {{"topic", tp.topic},
+                                        {"partition", std::to_string(tp.partition)},
+                                        {"error", stored.error().message()}});
+    }
+  }
+}
+
+std::size_t ConsumerLoop::held() const { return impl_->held_count; }
+std::uint64_t ConsumerLoop::consumed() const { return impl_->consumed; }
+
+}  // namespace ib::pipeline
