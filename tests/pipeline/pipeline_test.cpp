@@ -147,7 +147,7 @@ struct Harness {
     ev.fatal = [this](const std::string& r) { fatal = r; };
     ev.batch_answered = [this](std::size_t, auto, const auto&) { ++batches_answered; };
     pipeline = std::make_unique<Pipeline>(ctx.get_executor(), config, codec, store, sender,
-                                          publisher, clock, ev, [] { return 0.5; });
+                                          publisher, clock, ev, 42);
   }
 
   static PipelineConfig small_config() {
@@ -156,6 +156,7 @@ struct Harness {
     c.batch.linger = 1ms;
     c.aimd.max_in_flight = 4;
     c.aimd.default_retry_after = 5ms;
+    c.backoff.jitter = 0.0;  // exact due times
     return c;
   }
 
@@ -249,8 +250,8 @@ TEST_CASE("copies inside one group collapse: one send, the rest are duplicates o
 TEST_CASE("transient failures go to the retry topic with backoff, then to review",
           "[pipeline][unit]") {
   PipelineConfig c = Harness::small_config();
-  c.max_retries = 3;
-  c.retry_base = 1000ms;
+  c.backoff.max_attempts = 4;  // 3 retries
+  c.backoff.initial = 1000ms;
   Harness h(c);
   h.sender.script["A"] = {answer(SendResult::transient, 503)};
   h.sender.script["B"] = {answer(SendResult::transient, 500)};
@@ -261,7 +262,7 @@ TEST_CASE("transient failures go to the retry topic with backoff, then to review
   std::map<std::string, RetryRecord> by_value;
   for (const auto& [m, r] : h.publisher.retries) by_value[m.value] = r;
   CHECK(by_value.at("A|f").next_attempt == 1);
-  CHECK(by_value.at("A|f").due == h.clock.now() + 1000ms);  // jitter source fixed at the middle
+  CHECK(by_value.at("A|f").due == h.clock.now() + 1000ms);
   CHECK(by_value.at("A|f").last_status == 503);
   CHECK(by_value.at("B|f").next_attempt == 3);
   CHECK(by_value.at("B|f").due == h.clock.now() + 4000ms);
@@ -379,10 +380,13 @@ TEST_CASE("queued work of a revoked partition is neither sent nor reported", "[p
 
 TEST_CASE("pipeline config validation reports every problem", "[pipeline][unit]") {
   PipelineConfig c;
-  c.max_retries = -1;
-  c.retry_base = 0ms;
-  c.retry_jitter = 1.5;
+  c.backoff.max_attempts = 0;
+  c.backoff.jitter = 1.5;
   c.batch.max_items = 0;
-  CHECK(c.validate().size() == 4);
+  c.aimd.max_in_flight = 0;
+  const auto problems = c.validate();
+  CHECK(problems.size() == 5);  // max_in_flight 0 is also below min_in_flight
+  CHECK(std::count_if(problems.begin(), problems.end(),
+                      [](auto& p) { return p.rfind("retry.backoff.", 0) == 0; }) == 2);
   CHECK(PipelineConfig{}.validate().empty());
 }

@@ -8,7 +8,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <deque>
 #include <random>
 #include <set>
@@ -22,12 +21,7 @@ using SteadyClock = std::chrono::steady_clock;
 std::vector<std::string> PipelineConfig::validate() const {
   std::vector<std::string> problems = batch.validate();
   for (auto& p : aimd.validate()) problems.push_back("send." + p);
-  if (max_retries < 0) problems.push_back("retry.max_retries must not be negative");
-  if (retry_base.count() <= 0) problems.push_back("retry.base must be positive");
-  if (retry_cap < retry_base) problems.push_back("retry.cap must be at least retry.base");
-  if (!(retry_jitter >= 0.0 && retry_jitter < 1.0)) {
-    problems.push_back("retry.jitter must be in [0, 1)");
-  }
+  for (auto& p : backoff.validate()) problems.push_back("retry." + p);
   return problems;
 }
 
@@ -55,7 +49,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   PublishPort& publisher;
   core::Clock& clock;
   PipelineEvents events;
-  std::function<double()> random;
+  retry::Rng rng;
 
   batch::Batcher<ItemPtr> batcher;
   batch::AimdLimiter aimd;
@@ -73,17 +67,11 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   std::unordered_map<std::string, ItemPtr> active;
 
   Impl(asio::any_io_executor ex, PipelineConfig cfg, InvoiceCodec& c, StorePort& s, SendPort& snd,
-       PublishPort& p, core::Clock& clk, PipelineEvents ev, std::function<double()> rnd)
+       PublishPort& p, core::Clock& clk, PipelineEvents ev, std::optional<std::uint64_t> seed)
       : executor(ex), config(std::move(cfg)), codec(c), store(s), sender(snd), publisher(p),
-        clock(clk), events(std::move(ev)), random(std::move(rnd)), batcher(config.batch),
-        aimd(config.aimd), linger_timer(ex), pause_timer(ex), idle_timer(ex) {
-    if (!random) {
-      random = [rng = std::mt19937_64(std::random_device{}()),
-                dist = std::uniform_real_distribution<double>(0.0, 1.0)]() mutable {
-        return dist(rng);
-      };
-    }
-  }
+        clock(clk), events(std::move(ev)), rng(seed.value_or(std::random_device{}())),
+        batcher(config.batch), aimd(config.aimd), linger_timer(ex), pause_timer(ex),
+        idle_timer(ex) {}
 
   void fail(const std::string& reason) {
     if (failed) return;
@@ -115,11 +103,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   }
 
   std::chrono::milliseconds retry_delay(int attempt) {
-    const double base = static_cast<double>(config.retry_base.count());
-    const double raw = std::min(static_cast<double>(config.retry_cap.count()),
-                                base * std::pow(2.0, std::max(0, attempt - 1)));
-    const double jitter = 1.0 + config.retry_jitter * (2.0 * random() - 1.0);
-    return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(raw * jitter)));
+    return retry::delay_for(config.backoff, attempt, rng);
   }
 
   // Sends `msg` to the retry or review topic; done once acknowledged.
@@ -376,7 +360,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto& item = batch[i];
       const auto& answer = answers[i];
-      const auto r = route(answer.result, item->msg.attempt, config.max_retries, item->sent_before);
+      const auto r = route(answer.result, item->msg.attempt, config.max_retries(), item->sent_before);
       const auto& key = item->decoded.dedup_key;
       switch (r.action) {
         case Route::Action::mark_imported:
@@ -443,9 +427,9 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
 
 Pipeline::Pipeline(asio::any_io_executor executor, PipelineConfig config, InvoiceCodec& codec,
                    StorePort& store, SendPort& sender, PublishPort& publisher, core::Clock& clock,
-                   PipelineEvents events, std::function<double()> random)
+                   PipelineEvents events, std::optional<std::uint64_t> seed)
     : impl_(std::make_shared<Impl>(executor, std::move(config), codec, store, sender, publisher,
-                                   clock, std::move(events), std::move(random))) {}
+                                   clock, std::move(events), seed)) {}
 
 Pipeline::~Pipeline() {
   impl_->failed = true;  // no more callbacks into a driver that is going away

@@ -4,12 +4,14 @@
 #include "batch/batcher.hpp"
 #include "core/clock.hpp"
 #include "pipeline/ports.hpp"
+#include "retry/backoff.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,13 +21,16 @@ namespace ib::pipeline {
 struct PipelineConfig {
   batch::BatcherConfig batch;
   batch::AimdConfig aimd;
-  /// Retries through the retry topic before a transient failure goes to manual review.
-  int max_retries = 3;
-  /// Backoff before retry n (n >= 1): min(cap, base * 2^(n-1)), then +/- jitter.
-  std::chrono::milliseconds retry_base{1000};
-  std::chrono::milliseconds retry_cap{60000};
-  /// Relative jitter (0.2 = +/-20%), spreads retries of one failed batch.
-  double retry_jitter = 0.2;
+  /// Due times of the retry topic (1 s, 2 s, 4 s with jitter by default). A transient
+  /// failure is retried through the retry topic `max_attempts - 1` times (3 by default),
+  /// then goes to manual review.
+  retry::BackoffConfig backoff{.initial = std::chrono::milliseconds(1000),
+                               .multiplier = 2.0,
+                               .max_delay = std::chrono::milliseconds(60000),
+                               .jitter = 0.2,
+                               .max_attempts = 4};
+
+  int max_retries() const { return backoff.max_attempts - 1; }
 
   std::vector<std::string> validate() const;
 };
@@ -58,7 +63,7 @@ class Pipeline {
 public:
   Pipeline(boost::asio::any_io_executor executor, PipelineConfig config, InvoiceCodec& codec,
            StorePort& store, SendPort& sender, PublishPort& publisher, core::Clock& clock,
-           PipelineEvents events, std::function<double()> random = {});
+           PipelineEvents events, std::optional<std::uint64_t> seed = std::nullopt);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
