@@ -3,6 +3,7 @@
 #include "store_fixtures.hpp"
 
 #include <catch2/catch.hpp>
+#include <rocksdb/db.h>
 
 #include <cerrno>
 #include <csignal>
@@ -146,6 +147,49 @@ TEST_CASE_METHOD(RocksFixture, "a second process opening the directory gets 'alr
   Helper other({"open", path});
   CHECK(other.line() == std::optional<std::string>("opened"));
   CHECK(other.wait() == 0);
+}
+
+TEST_CASE("an undecodable value is reported as corruption naming the key", "[dedup][rocksdb]") {
+  ib::testing::TempDir dir{"ib-dedup"};
+  const auto path = dir.path() / "db";
+  ib::core::ManualClock clock;
+  {
+    auto store = RocksDbDedupStore::open(small_config(path), clock);
+    REQUIRE(store.has_value());
+    REQUIRE((*store)->mark_imported(std::vector<ImportedMark>{{"good", "fp", "rec"}}));
+  }
+  {
+    // Damage one value behind the store's back.
+    rocksdb::Options options;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(options, path.string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    REQUIRE(db->Put(rocksdb::WriteOptions(), "bad\x01", "\x07garbage").ok());
+    REQUIRE(db->Close().ok());
+  }
+  auto store = RocksDbDedupStore::open(small_config(path), clock);
+  REQUIRE(store.has_value());
+  auto good = (*store)->get("good");
+  REQUIRE(good);
+  CHECK(*good);
+  auto bad = (*store)->lookup(std::vector<std::string>{"good", "bad\x01"});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == StoreErrc::corruption);
+  CHECK_THAT(bad.error().message, Catch::Contains("bad\\x01"));
+  auto scan = (*store)->scan({});
+  REQUIRE_FALSE(scan);
+  CHECK(scan.error().code == StoreErrc::corruption);
+  auto mark = (*store)->mark_pending(std::vector<PendingMark>{{"bad\x01", "fp", 1}});
+  REQUIRE_FALSE(mark);
+  CHECK(mark.error().code == StoreErrc::corruption);
+  // forget() removes the damaged entry: the operator's way out.
+  auto forgot = (*store)->forget("bad\x01");
+  REQUIRE(forgot.has_value());
+  CHECK(*forgot);
+  auto after = (*store)->lookup(std::vector<std::string>{"good", "bad\x01"});
+  REQUIRE(after.has_value());
+  CHECK((*after)[0]);
+  CHECK_FALSE((*after)[1]);
 }
 
 TEST_CASE("open refuses an invalid config with every problem", "[dedup][rocksdb]") {

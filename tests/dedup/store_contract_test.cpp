@@ -293,3 +293,16 @@ TEST_CASE_METHOD(Fixture, "stats count the keys written", "[dedup]") {
   CHECK(s->estimated_keys >= 25);
   CHECK(s->estimated_keys <= 100);
 }
+
+TEST_CASE_METHOD(Fixture, "large and unusual values round-trip exactly", "[dedup]") {
+  const std::string fp(1000, '\xab');
+  const std::string id = "3fa85f64-5717-4562-b3fc-2c963f66afa6 \xc3\xa9";
+  const std::string key(300, 'k');
+  REQUIRE(store->mark_pending(std::vector<PendingMark>{{key, fp, UINT32_MAX}}));
+  REQUIRE(store->mark_imported(std::vector<ImportedMark>{{key, fp, id}}));
+  const auto e = get(*store, key);
+  REQUIRE(e);
+  CHECK(e->attempt == UINT32_MAX);
+  CHECK(e->fingerprint == fp);
+  CHECK(e->record_id == id);
+}

@@ -279,12 +279,18 @@ Result<std::size_t> RocksDbDedupStore::record_duplicates(std::span<const std::st
 Result<bool> RocksDbDedupStore::forget(std::string_view key) {
   if (auto e = detail::check_key(key)) return *e;
   std::lock_guard lock(impl_->write_mutex);
-  auto current = impl_->read(std::span<const std::string_view>(&key, 1), impl_->clock.now());
-  if (!current) return current.error();
+  const rocksdb::Slice k(key.data(), key.size());
+  rocksdb::PinnableSlice value;
+  const auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->db->DefaultColumnFamily(), k, &value);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) return impl_->error(s, "forget");
+  // An undecodable value counts as there: forget() is how an operator removes it.
+  const auto entry = detail::decode_entry(std::string_view(value.data(), value.size()));
+  const bool live = !entry || !detail::is_expired(*entry, impl_->clock.now(), impl_->config.ttl);
   rocksdb::WriteBatch batch;
-  batch.Delete(rocksdb::Slice(key.data(), key.size()));
+  batch.Delete(k);
   if (auto w = impl_->write(batch); !w) return w.error();
-  return current->front().has_value();
+  return live;
 }
 
 Result<ScanPage> RocksDbDedupStore::scan(const ScanOptions& options) {
