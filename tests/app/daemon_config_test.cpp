@@ -1,0 +1,119 @@
+#include "app/daemon_config.hpp"
+#include "testing/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string write(const ib::testing::TempDir& dir, const std::string& text) {
+  const auto path = (dir.path() / "config.yaml").string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+bool mentions(const std::vector<std::string>& problems, std::string_view needle) {
+  for (const auto& p : problems) {
+    if (p.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("an empty config file gives the documented defaults", "[app][config][unit]") {
+  ib::testing::TempDir dir;
+  const auto loaded = ib::app::load_daemon_config(write(dir, "# defaults\n"), {});
+  CHECK(loaded.problems.empty());
+  const auto& c = loaded.config;
+  CHECK(c.consumer.bootstrap_servers == "127.0.0.1:9092");
+  CHECK(c.consumer.topics == std::vector<std::string>{"invoices", "invoices.retry"});
+  CHECK(c.loop.retry_topic == "invoices.retry");
+  CHECK(c.pipeline.batch.max_items == 100);
+  CHECK(c.pipeline.batch.linger == 50ms);
+  CHECK(c.pipeline.aimd.max_in_flight == 4);
+  CHECK(c.pipeline.max_retries() == 3);
+  CHECK(c.pipeline.backoff.initial == 1s);
+  CHECK(c.dedup.ttl == std::chrono::hours(168));
+  CHECK(c.metrics.port == 9464);
+}
+
+TEST_CASE("file values and environment overrides reach every module's struct",
+          "[app][config][unit]") {
+  ib::testing::TempDir dir;
+  const auto path = write(dir, R"(
+log: {level: debug, format: text}
+kafka:
+  bootstrap_servers: broker-1:9093,broker-2:9093
+  group_id: ap-import
+  properties: {security.protocol: SASL_SSL, sasl.mechanism: PLAIN}
+  consumer: {properties: {fetch.max.bytes: "1048576"}}
+  topics: {input: ap.invoices, retry: ap.invoices.retry, review: ap.invoices.review}
+dedup: {path: /data/dedup, ttl: 14d, fsync: always}
+batch: {max_items: 250, linger: 20ms, max_bytes: 2MiB}
+send: {max_in_flight: 8}
+retry: {max_attempts: 6, initial: 500ms}
+metrics: {port: 9100}
+)");
+  const auto loaded = ib::app::load_daemon_config(
+      path, {{"IB_KAFKA__GROUP_ID", "from-env"}, {"IB_BATCH__MAX_ITEMS", "300"}});
+  INFO(loaded.problems.size());
+  CHECK(loaded.problems.empty());
+  const auto& c = loaded.config;
+  CHECK(c.log.level == ib::log::Level::debug);
+  CHECK(c.log.format == ib::log::Format::text);
+  CHECK(c.consumer.bootstrap_servers == "broker-1:9093,broker-2:9093");
+  CHECK(c.producer.bootstrap_servers == "broker-1:9093,broker-2:9093");
+  CHECK(c.consumer.group_id == "from-env");
+  CHECK(c.consumer.properties.at("sasl.mechanism") == "PLAIN");
+  CHECK(c.consumer.properties.at("fetch.max.bytes") == "1048576");
+  CHECK(c.producer.properties.at("security.protocol") == "SASL_SSL");
+  CHECK(c.producer.properties.count("fetch.max.bytes") == 0);
+  CHECK(c.consumer.topics == std::vector<std::string>{"ap.invoices", "ap.invoices.retry"});
+  CHECK(c.topics.review == "ap.invoices.review");
+  CHECK(c.loop.retry_topic == "ap.invoices.retry");
+  CHECK(c.dedup.path == "/data/dedup");
+  CHECK(c.dedup.ttl == std::chrono::hours(24 * 14));
+  CHECK(c.dedup.fsync == ib::dedup::FsyncPolicy::always);
+  CHECK(c.pipeline.batch.max_items == 300);
+  CHECK(c.pipeline.batch.max_bytes == 2u << 20);
+  CHECK(c.pipeline.aimd.max_in_flight == 8);
+  CHECK(c.pipeline.max_retries() == 5);
+  CHECK(c.metrics.port == 9100);
+}
+
+TEST_CASE("every problem of a bad config file is reported at once", "[app][config][unit]") {
+  ib::testing::TempDir dir;
+  const auto path = write(dir, R"(
+log: {level: chatty}
+kafka:
+  topics: {input: same, retry: same}
+  consumer: {auto_offset_reset: middle}
+dedup: {ttl: forever, fsync: sometimes}
+batch: {max_items: 5000}
+retry: {max_attempts: 0}
+metrics: {port: 70000}
+bacth: {linger: 5ms}
+)");
+  const auto loaded = ib::app::load_daemon_config(path, {});
+  const auto& p = loaded.problems;
+  CHECK(mentions(p, "log.level: 'chatty' is not one of"));
+  CHECK(mentions(p, "kafka.consumer.auto_offset_reset: 'middle'"));
+  CHECK(mentions(p, "dedup.ttl (" ));
+  CHECK(mentions(p, "dedup.fsync: 'sometimes'"));
+  CHECK(mentions(p, "batch.max_items must not exceed the server's limit"));
+  CHECK(mentions(p, "retry.backoff.max_attempts"));
+  CHECK(mentions(p, "metrics.port: must be between 0 and 65535"));
+  CHECK(mentions(p, "bacth.linger: unknown key"));
+  CHECK(mentions(p, "'same' is used twice"));
+  CHECK(p.size() >= 9);
+}
+
+TEST_CASE("a missing config file is one clear problem", "[app][config][unit]") {
+  const auto loaded = ib::app::load_daemon_config("/nonexistent/invoice-bridge.yaml", {});
+  REQUIRE_FALSE(loaded.problems.empty());
+  CHECK(mentions(loaded.problems, "/nonexistent/invoice-bridge.yaml: cannot read"));
+}
