@@ -1,0 +1,145 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ib::sim {
+
+/// The type of one declared property; checked on every write (400 on a mismatch).
+enum class PropertyType { String, Decimal, Integer, Boolean, Date, DateTimeOffset, Guid };
+
+/// One entity set: a primary id (GUID) and an alternate key made of string properties.
+struct EntitySetOptions {
+  /// Entity set name as it appears in URLs (`/api/data/v9.2/VendorInvoices`).
+  std::string name = "VendorInvoices";
+  /// Name of the primary id property (a GUID) in records and bodies.
+  std::string id_property = "VendorInvoiceId";
+  /// Alternate key properties, in URL order; every create must give them all.
+  std::vector<std::string> key_properties = {"VendorAccount", "InvoiceNumber"};
+  /// Declared properties and their types (the id and key properties are implied strings).
+  std::vector<std::pair<std::string, PropertyType>> properties = {
+      {"VendorAccount", PropertyType::String}, {"InvoiceNumber", PropertyType::String},
+      {"Amount", PropertyType::Decimal},       {"Currency", PropertyType::String},
+      {"InvoiceDate", PropertyType::Date},     {"DueDate", PropertyType::Date},
+      {"Company", PropertyType::String},       {"Description", PropertyType::String}};
+  /// false (Dataverse): an undeclared property is a 400 `0x80060888`; true: stored as given.
+  bool allow_unknown_properties = false;
+};
+
+/// Service protection limits (Dataverse api-limits), per simulator (one "user").
+struct LimitOptions {
+  /// Off by default so tests and benchmarks measure only what they ask for.
+  bool enabled = false;
+  /// Sliding window length, seconds (Dataverse: 300).
+  double window_seconds = 300;
+  /// Requests allowed per window (Dataverse: 6000); 0 = unlimited.
+  std::uint64_t max_requests = 6000;
+  /// Simulated execution time allowed per window, milliseconds (Dataverse: 1,200,000).
+  double max_execution_ms = 1'200'000;
+  /// Requests processed at the same time (Dataverse: 52); 0 = unlimited.
+  std::uint32_t max_concurrent = 52;
+  /// Simulated execution time of one operation (a plain request or one batch part), ms.
+  double operation_cost_ms = 10;
+  /// true: a $batch counts once toward max_requests; false: once per operation inside.
+  bool batch_counts_as_one = true;
+  /// Retry-After of a first 429 for concurrency, seconds.
+  std::uint32_t retry_after_seconds = 1;
+  /// Extra seconds added to the throttle each time a throttled client sends again.
+  std::uint32_t retry_after_extension_seconds = 1;
+};
+
+/// Injected faults. Probabilities are 0..1, drawn from one seeded generator (deterministic
+/// for one request order). Inspection endpoints (`/_sim/...`) never see faults.
+struct FaultOptions {
+  /// Probability that a request is answered with an error status instead of processed.
+  double request_error_probability = 0;
+  /// Probability that one operation inside a $batch fails with an error status (not applied).
+  double operation_error_probability = 0;
+  /// Statuses picked (uniformly) for injected errors.
+  std::vector<int> error_statuses = {500, 502, 503, 504};
+  /// Latency before a request is processed: fixed + uniform [0, jitter], ms.
+  double request_latency_ms = 0;
+  double request_latency_jitter_ms = 0;
+  /// Latency per operation of a $batch (added up, before the response is written), ms.
+  double operation_latency_ms = 0;
+  double operation_latency_jitter_ms = 0;
+  /// Probability that the connection is reset (TCP RST) instead of processing the request.
+  double reset_probability = 0;
+  /// Probability that a write request is applied, then answered with 500 or a dropped
+  /// connection (see applied_then_failed_drop).
+  double applied_then_failed_probability = 0;
+  /// true: applied-then-failed drops the connection; false: answers 500.
+  bool applied_then_failed_drop = false;
+  /// Probability that one batch operation is applied but its part says 500.
+  double operation_applied_then_failed_probability = 0;
+  /// Probability that the response is delayed by slow_response_ms after processing.
+  double slow_response_probability = 0;
+  double slow_response_ms = 0;
+};
+
+/// OAuth2 client credentials (Microsoft Entra ID shape) and bearer-token checks.
+struct AuthOptions {
+  /// false: no Authorization header needed; the token endpoint still works.
+  bool enabled = false;
+  /// Accepted client id and secret at `POST /<tenant>/oauth2/v2.0/token` (any tenant).
+  std::string client_id = "sim-client";
+  std::string client_secret = "sim-secret";
+  /// Lifetime of issued tokens, seconds.
+  std::uint32_t token_lifetime_seconds = 3600;
+};
+
+/// TLS for the listener: both files set = https, none = http.
+struct TlsOptions {
+  std::string cert_file;  ///< PEM certificate chain
+  std::string key_file;   ///< PEM private key
+};
+
+/// Everything the simulator does, with Dataverse-like defaults.
+struct SimOptions {
+  /// Address and port to listen on; port 0 lets the OS pick (see Simulator::port()).
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t port = 0;
+  /// Service root path; entity sets and $batch live below it.
+  std::string service_root = "/api/data/v9.2";
+  /// Base URL used in OData-EntityId/Location; empty = `http(s)://<Host header>`.
+  std::string public_base_url;
+  std::vector<EntitySetOptions> entity_sets = {EntitySetOptions{}};
+  /// Status of a create that collides with an alternate key: 412 (Dataverse) or 409.
+  int duplicate_status = 412;
+  /// Largest number of requests in one $batch (Dataverse: 1000); more is a 400.
+  std::size_t max_batch_requests = 1000;
+  /// false (Dataverse): a batch stopped by a failed request answers with that request's
+  /// status; true: it answers 200.
+  bool batch_error_status_200 = false;
+  /// Largest request body accepted, bytes (413 above).
+  std::size_t max_body_bytes = 64 * 1024 * 1024;
+  /// Seed of the fault generator and of generated ids.
+  std::uint64_t seed = 1;
+  /// Records loaded at start (the GET /_sim/records shape); empty = none.
+  std::string records_file;
+  LimitOptions limits;
+  FaultOptions faults;
+  AuthOptions auth;
+  TlsOptions tls;
+};
+
+/// Parses a JSON config (docs/simulator.md) onto `base`: keys present override, keys absent
+/// keep base's values. Throws std::invalid_argument naming every problem found.
+SimOptions parse_options(std::string_view json, SimOptions base = {});
+/// Reads and parses a JSON config file; throws std::invalid_argument / std::runtime_error.
+SimOptions load_options(const std::filesystem::path& file, SimOptions base = {});
+/// Applies a JSON object of fault keys (the "faults" section) onto `base`; throws
+/// std::invalid_argument on unknown keys or bad values.
+FaultOptions parse_faults(std::string_view json, FaultOptions base);
+/// Applies a JSON object of limit keys (the "limits" section) onto `base`; throws likewise.
+LimitOptions parse_limits(std::string_view json, LimitOptions base);
+/// JSON of the current faults / limits (the shapes the parse functions accept).
+std::string to_json(const FaultOptions& faults);
+std::string to_json(const LimitOptions& limits);
+
+}  // namespace ib::sim
