@@ -189,7 +189,8 @@ void RdKafkaProducer::produce(OutgoingMessage message, DeliveryCallback on_deliv
     if (impl_->closed) {
       impl_->refused.emplace_back(
           std::move(on_delivery),
-          DeliveryReport{message.topic, -1, -1, make_error_code(errc::kDestroy), false});
+          DeliveryReport{message.topic, -1, -1, make_error_code(errc::kDestroy),
+                         retriable_delivery_error(errc::kDestroy)});
       return;
     }
   }
