@@ -1,0 +1,51 @@
+#pragma once
+
+#include "app/daemon_config.hpp"
+#include "pipeline/ports.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace ib::app {
+
+/// The D365 side of one deployment: how payloads are decoded and how batches are sent.
+/// Built on the daemon's io_context (the sender's HTTP client lives there).
+struct D365Parts {
+  std::unique_ptr<pipeline::InvoiceCodec> codec;
+  std::unique_ptr<pipeline::SendPort> sender;
+};
+using D365Factory = std::function<D365Parts(boost::asio::any_io_executor)>;
+
+/// `invoice-bridge run`: the daemon. Opens the dedup store, makes sure the retry and
+/// review topics exist, starts the consumer, producer, pipeline and metrics endpoint, and
+/// runs on the calling thread until SIGTERM/SIGINT, request_stop() or a fatal error. Then:
+/// stops fetching, drains in-flight batches within the drain deadline, commits the
+/// offsets whose outcome is durable, closes the consumer, flushes the producer and syncs
+/// the store. Notifies systemd (READY, STOPPING, STATUS) when run under it.
+class Daemon {
+public:
+  Daemon(DaemonConfig config, D365Factory d365);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  /// Runs to the end; the process exit status: 0 after an orderly stop, 1 after a fatal
+  /// error (logged), 2 when startup failed (logged: store in use, broker unreachable...).
+  /// `handle_signals`: stop on SIGTERM/SIGINT (off in tests that run several daemons).
+  int run(bool handle_signals = true);
+
+  /// Asks a running daemon to stop as on SIGTERM. Thread-safe; no-op before run().
+  void request_stop();
+
+  /// The metrics endpoint's URL once running (empty before); thread-safe.
+  std::string metrics_url() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ib::app

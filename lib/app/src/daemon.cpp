@@ -1,0 +1,219 @@
+#include "app/daemon.hpp"
+
+#include "app/dedup_store_port.hpp"
+#include "app/kafka_publish_port.hpp"
+#include "core/log.hpp"
+#include "dedup/rocksdb_dedup_store.hpp"
+#include "kafka/admin.hpp"
+#include "kafka/rdkafka_consumer.hpp"
+#include "kafka/rdkafka_producer.hpp"
+#include "metrics/metrics_server.hpp"
+#include "pipeline/consumer_loop.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/pipeline_metrics.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <prometheus/registry.h>
+#include <systemd/sd-daemon.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace ib::app {
+
+namespace asio = boost::asio;
+
+struct Daemon::Impl {
+  DaemonConfig config;
+  D365Factory d365;
+  asio::io_context ctx;
+  std::atomic<bool> running{false};
+  pipeline::ConsumerLoop* loop = nullptr;  // valid while run() is in its io loop
+  mutable std::mutex url_mutex;
+  std::string url;
+};
+
+Daemon::Daemon(DaemonConfig config, D365Factory d365) : impl_(std::make_unique<Impl>()) {
+  impl_->config = std::move(config);
+  impl_->d365 = std::move(d365);
+}
+
+Daemon::~Daemon() = default;
+
+void Daemon::request_stop() {
+  asio::post(impl_->ctx, [impl = impl_.get()] {
+    if (impl->loop) impl->loop->stop();
+  });
+}
+
+std::string Daemon::metrics_url() const {
+  std::lock_guard lock(impl_->url_mutex);
+  return impl_->url;
+}
+
+int Daemon::run(bool handle_signals) {
+  auto& s = *impl_;
+  const auto& cfg = s.config;
+  auto& clock = core::system_clock();
+
+  // The store first: a second daemon on the same directory must stop here, before it
+  // joins the consumer group.
+  auto opened = dedup::RocksDbDedupStore::open(cfg.dedup, clock);
+  if (!opened) {
+    log::error("cannot open the dedup store", {{"error", opened.error().message}});
+    return 2;
+  }
+  std::unique_ptr<dedup::DedupStore> store = std::move(*opened);
+
+  if (cfg.topics.create) {
+    kafka::Properties admin = cfg.producer.properties;
+    admin["bootstrap.servers"] = cfg.producer.bootstrap_servers;
+    std::vector<kafka::TopicSpec> specs;
+    for (const auto& name : {cfg.topics.retry, cfg.topics.review}) {
+      specs.push_back({name, cfg.topics.partitions, cfg.topics.replication_factor, {}});
+    }
+    if (auto made = kafka::ensure_topics(admin, specs, std::chrono::seconds(30)); !made) {
+      log::error("cannot create the retry and review topics", {{"error", made.error().message}});
+      return 2;
+    }
+  }
+
+  std::unique_ptr<kafka::RdKafkaProducer> producer;
+  std::unique_ptr<kafka::RdKafkaConsumer> consumer;
+  try {
+    producer = std::make_unique<kafka::RdKafkaProducer>(cfg.producer);
+    consumer = std::make_unique<kafka::RdKafkaConsumer>(cfg.consumer);
+  } catch (const std::exception& e) {
+    log::error("cannot start the Kafka clients", {{"error", e.what()}});
+    return 2;
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  pipeline::PipelineMetrics metrics(*registry);
+  D365Parts d365 = s.d365(s.ctx.get_executor());
+  DedupStorePort store_port(*store);
+  KafkaPublishPort publisher(*producer, cfg.topics.retry, cfg.topics.review);
+
+  pipeline::ConsumerLoop* loop_ptr = nullptr;
+  std::atomic<bool> healthy{true};
+  pipeline::PipelineEvents events;
+  events.done = [&](const pipeline::InMessage& m, pipeline::Outcome o) { loop_ptr->on_done(m, o); };
+  events.fatal = [&](const std::string& reason) {
+    healthy = false;
+    loop_ptr->fail(reason);
+  };
+  events.batch_answered = [&](std::size_t size, std::chrono::steady_clock::duration took,
+                              const std::vector<pipeline::SendAnswer>& answers) {
+    metrics.batch(size, took);
+    bool throttled = false;
+    for (const auto& a : answers) {
+      metrics.response(a.status);
+      throttled = throttled || a.result == pipeline::SendResult::throttled;
+    }
+    if (throttled) metrics.throttled();
+  };
+  pipeline::Pipeline pipe(s.ctx.get_executor(), cfg.pipeline, *d365.codec, store_port, *d365.sender,
+                          publisher, clock, events);
+  pipeline::ConsumerLoop loop(cfg.loop, *consumer, pipe, clock, &metrics);
+  loop_ptr = &loop;
+
+  std::atomic<bool> ready{false};
+  std::unique_ptr<metrics::MetricsServer> server;
+  try {
+    server = std::make_unique<metrics::MetricsServer>(
+        s.ctx.get_executor(), cfg.metrics, registry, [&] { return healthy.load(); },
+        [&] { return ready.load(); });
+  } catch (const std::exception& e) {
+    log::error("cannot open the metrics endpoint",
+               {{"address", cfg.metrics.address + ":" + std::to_string(cfg.metrics.port)},
+                {"error", e.what()}});
+    return 2;
+  }
+  server->start();
+  {
+    std::lock_guard lock(s.url_mutex);
+    s.url = server->url();
+  }
+
+  asio::signal_set signals(s.ctx);
+  if (handle_signals) {
+    signals.add(SIGTERM);
+    signals.add(SIGINT);
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      log::info("signal received; shutting down", {{"signal", std::to_string(sig)}});
+      sd_notify(0, "STOPPING=1");
+      ready = false;
+      loop.stop();
+    });
+  }
+
+  // The store-size gauge is not on the hot path: refresh it now and then.
+  asio::steady_timer stats_timer(s.ctx);
+  std::function<void()> refresh_stats = [&] {
+    if (auto st = store->stats()) metrics.store_keys(st->estimated_keys);
+    stats_timer.expires_after(std::chrono::seconds(15));
+    stats_timer.async_wait([&](boost::system::error_code ec) {
+      if (!ec) refresh_stats();
+    });
+  };
+  refresh_stats();
+
+  std::optional<std::string> failure;
+  bool finished = false;
+  asio::co_spawn(s.ctx, loop.run(),
+                 [&](std::exception_ptr e, std::optional<std::string> result) {
+                   if (e) {
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       result = std::string("pipeline crashed: ") + ex.what();
+                     }
+                   }
+                   failure = result;
+                   finished = true;
+                   signals.cancel();
+                   stats_timer.cancel();
+                   server->stop();
+                 });
+  {
+    std::lock_guard lock(s.url_mutex);
+    s.loop = &loop;
+  }
+  ready = true;
+  s.running = true;
+  sd_notify(0, "READY=1\nSTATUS=consuming");
+  log::info("invoice-bridge running",
+            {{"input_topic", cfg.topics.input}, {"group", cfg.consumer.group_id},
+             {"metrics", server->url()}});
+  s.ctx.run();
+  s.running = false;
+  s.loop = nullptr;
+  ready = false;
+
+  // Off the io loop: blocking Kafka calls are fine now.
+  if (!finished) failure = "io loop ended unexpectedly";
+  if (auto committed = consumer->commit(); !committed) {
+    log::warn("final offset commit failed; the last messages will be delivered again",
+              {{"error", committed.error().message()}});
+  }
+  consumer->close();
+  if (!producer->flush(cfg.producer.close_timeout)) {
+    log::warn("producer flush timed out at shutdown");
+  }
+  if (auto synced = store->sync(); !synced) {
+    log::warn("dedup store sync failed at shutdown", {{"error", synced.error().message}});
+  }
+  if (failure) {
+    log::error("invoice-bridge stopped after a fatal error", {{"error", *failure}});
+    return 1;
+  }
+  log::info("invoice-bridge stopped");
+  return 0;
+}
+
+}  // namespace ib::app
