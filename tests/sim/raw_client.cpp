@@ -70,14 +70,20 @@ struct RawClient::Impl {
       r.error = "write: " + ec.message();
       return r;
     }
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(256 * 1024 * 1024);
-    http::read(s, buffer, parser, ec);
-    if (ec) {
-      r.error = "read: " + ec.message();
-      return r;
-    }
-    auto& res = parser.get();
+    std::optional<http::response_parser<http::string_body>> parser;
+    // Interim 1xx answers (100 Continue) come before the real one.
+    do {
+      parser.emplace();
+      parser->body_limit(256 * 1024 * 1024);
+      http::read(s, buffer, *parser, ec);
+      if (ec) {
+        r.error = "read: " + ec.message();
+        return r;
+      }
+      r.interim.push_back(static_cast<int>(parser->get().result_int()));
+    } while (parser->get().result_int() / 100 == 1);
+    r.interim.pop_back();
+    auto& res = parser->get();
     r.status = static_cast<int>(res.result_int());
     for (const auto& f : res) {
       std::string name(f.name_string());

@@ -18,6 +18,7 @@ struct Reply {
   std::map<std::string, std::string> headers;  ///< names lower-cased
   std::string body;
   std::string error;                           ///< transport error text, empty on success
+  std::vector<int> interim;                    ///< 1xx statuses received before the answer
   std::string header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? std::string() : it->second;

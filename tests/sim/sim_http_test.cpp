@@ -577,3 +577,16 @@ TEST_CASE("sim_http: inspection API: stats, records, reset, faults, limits; reco
   CHECK(sim.stats().records == 2);
   CHECK(c.request("POST", kSet, invoice("I", "1")).status == 412);  // loaded keys are enforced
 }
+
+TEST_CASE("sim_http: Expect: 100-continue is answered; a body over max_body_bytes is a 413") {
+  SimOptions o;
+  o.max_body_bytes = 4096;
+  Simulator sim(o);
+  RawClient c(sim.port());
+  auto r = c.request("POST", kSet, invoice("E", "1"), {{"Expect", "100-continue"}});
+  CHECK(r.status == 204);
+  CHECK(r.interim == std::vector<int>{100});
+  auto big = c.request("POST", kSet, std::string(5000, ' ') + invoice("E", "2"));
+  CHECK(big.status == 413);
+  CHECK(sim.stats().records == 1);
+}

@@ -95,6 +95,16 @@ struct Simulator::Impl : std::enable_shared_from_this<Impl> {
   }
 
   template <typename Stream>
+  asio::awaitable<void> too_large(Stream& stream) {
+    http::response<http::string_body> res{http::status::payload_too_large, 11};
+    res.set(http::field::content_type, "application/json");
+    res.body() = R"({"error":{"code":"","message":"The request body is larger than max_body_bytes."}})";
+    res.keep_alive(false);
+    res.prepare_payload();
+    co_await http::async_write(stream, res, use_tuple);
+  }
+
+  template <typename Stream>
   asio::awaitable<void> serve(Stream& stream) {
     beast::flat_buffer buffer;
     const auto max_body = service.options().max_body_bytes;
@@ -103,14 +113,22 @@ struct Simulator::Impl : std::enable_shared_from_this<Impl> {
       parser.body_limit(max_body);
       parser.header_limit(64 * 1024);
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(300));
+      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+      if (hec == http::error::body_limit) {
+        co_await too_large(stream);
+        co_return;
+      }
+      if (hec) co_return;
+      // curl and .NET send `Expect: 100-continue` for large bodies and wait for this.
+      if (auto it = parser.get().find(http::field::expect);
+          it != parser.get().end() && beast::iequals(it->value(), "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        auto [cec, cn] = co_await http::async_write(stream, cont, use_tuple);
+        if (cec) co_return;
+      }
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
       if (ec == http::error::body_limit) {
-        http::response<http::string_body> res{http::status::payload_too_large, 11};
-        res.set(http::field::content_type, "application/json");
-        res.body() = R"({"error":{"code":"0x8004d0a7","message":"The request body is too large."}})";
-        res.keep_alive(false);
-        res.prepare_payload();
-        co_await http::async_write(stream, res, use_tuple);
+        co_await too_large(stream);
         co_return;
       }
       if (ec) co_return;

@@ -1,0 +1,119 @@
+// The simulator's JSON config: every key, defaults kept, all problems reported at once.
+#include "sim/options.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace ib::sim;
+
+TEST_CASE("sim_options: defaults follow Dataverse") {
+  const SimOptions o;
+  CHECK(o.service_root == "/api/data/v9.2");
+  CHECK(o.duplicate_status == 412);
+  CHECK(o.max_batch_requests == 1000);
+  REQUIRE(o.entity_sets.size() == 1);
+  CHECK(o.entity_sets[0].name == "VendorInvoices");
+  CHECK(o.entity_sets[0].key_properties == std::vector<std::string>{"VendorAccount", "InvoiceNumber"});
+  CHECK(o.limits.max_requests == 6000);
+  CHECK(o.limits.max_execution_ms == 1'200'000);
+  CHECK(o.limits.max_concurrent == 52);
+  CHECK(o.limits.window_seconds == 300);
+}
+
+TEST_CASE("sim_options: every documented key is read") {
+  const auto o = parse_options(R"({
+    "listen_address": "0.0.0.0", "port": 8080, "service_root": "/data/", "public_base_url": "https://org.example.com",
+    "duplicate_status": 409, "max_batch_requests": 50, "batch_error_status_200": true, "max_body_bytes": 1000,
+    "seed": 42, "records_file": "r.json",
+    "entity_sets": [{"name": "VendInvoiceHeaders", "id_property": "Id", "key_properties": ["dataAreaId", "InvoiceId"],
+                     "properties": {"dataAreaId": "string", "InvoiceId": "string", "Total": "decimal", "Lines": "integer",
+                                    "Posted": "boolean", "At": "datetimeoffset", "Ref": "guid", "Day": "date"},
+                     "allow_unknown_properties": true}],
+    "limits": {"enabled": true, "window_seconds": 60, "max_requests": 10, "max_execution_ms": 500, "max_concurrent": 2,
+               "operation_cost_ms": 5, "batch_counts_as_one": false, "retry_after_seconds": 3,
+               "retry_after_extension_seconds": 4},
+    "faults": {"request_error_probability": 0.1, "operation_error_probability": 0.2, "error_statuses": [503],
+               "request_latency_ms": 1, "request_latency_jitter_ms": 2, "operation_latency_ms": 3,
+               "operation_latency_jitter_ms": 4, "reset_probability": 0.3, "applied_then_failed_probability": 0.4,
+               "applied_then_failed_drop": true, "operation_applied_then_failed_probability": 0.5,
+               "slow_response_probability": 0.6, "slow_response_ms": 7},
+    "auth": {"enabled": true, "client_id": "c", "client_secret": "s", "token_lifetime_seconds": 9},
+    "tls": {"cert_file": "c.pem", "key_file": "k.pem"}
+  })");
+  CHECK(o.listen_address == "0.0.0.0");
+  CHECK(o.port == 8080);
+  CHECK(o.service_root == "/data");
+  CHECK(o.public_base_url == "https://org.example.com");
+  CHECK(o.duplicate_status == 409);
+  CHECK(o.max_batch_requests == 50);
+  CHECK(o.batch_error_status_200);
+  CHECK(o.max_body_bytes == 1000);
+  CHECK(o.seed == 42);
+  CHECK(o.records_file == "r.json");
+  REQUIRE(o.entity_sets.size() == 1);
+  CHECK(o.entity_sets[0].name == "VendInvoiceHeaders");
+  CHECK(o.entity_sets[0].id_property == "Id");
+  CHECK(o.entity_sets[0].key_properties.size() == 2);
+  CHECK(o.entity_sets[0].properties.size() == 8);
+  CHECK(o.entity_sets[0].allow_unknown_properties);
+  CHECK(o.limits.enabled);
+  CHECK(o.limits.window_seconds == 60);
+  CHECK(o.limits.max_requests == 10);
+  CHECK(o.limits.max_execution_ms == 500);
+  CHECK(o.limits.max_concurrent == 2);
+  CHECK(o.limits.operation_cost_ms == 5);
+  CHECK_FALSE(o.limits.batch_counts_as_one);
+  CHECK(o.limits.retry_after_seconds == 3);
+  CHECK(o.limits.retry_after_extension_seconds == 4);
+  CHECK(o.faults.request_error_probability == 0.1);
+  CHECK(o.faults.operation_error_probability == 0.2);
+  CHECK(o.faults.error_statuses == std::vector<int>{503});
+  CHECK(o.faults.request_latency_ms == 1);
+  CHECK(o.faults.request_latency_jitter_ms == 2);
+  CHECK(o.faults.operation_latency_ms == 3);
+  CHECK(o.faults.operation_latency_jitter_ms == 4);
+  CHECK(o.faults.reset_probability == 0.3);
+  CHECK(o.faults.applied_then_failed_probability == 0.4);
+  CHECK(o.faults.applied_then_failed_drop);
+  CHECK(o.faults.operation_applied_then_failed_probability == 0.5);
+  CHECK(o.faults.slow_response_probability == 0.6);
+  CHECK(o.faults.slow_response_ms == 7);
+  CHECK(o.auth.enabled);
+  CHECK(o.auth.client_id == "c");
+  CHECK(o.auth.client_secret == "s");
+  CHECK(o.auth.token_lifetime_seconds == 9);
+  CHECK(o.tls.cert_file == "c.pem");
+  CHECK(o.tls.key_file == "k.pem");
+}
+
+TEST_CASE("sim_options: every problem is reported at once") {
+  try {
+    parse_options(R"({"duplicate_status": 500, "colour": 1, "faults": {"reset_probability": 2},
+                      "limits": {"max_requests": -1}, "tls": {"cert_file": "x"}})");
+    FAIL("expected an exception");
+  } catch (const std::invalid_argument& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("duplicate_status") != std::string::npos);
+    CHECK(msg.find("colour: unknown key") != std::string::npos);
+    CHECK(msg.find("faults.reset_probability") != std::string::npos);
+    CHECK(msg.find("limits.max_requests") != std::string::npos);
+    CHECK(msg.find("tls") != std::string::npos);
+  }
+  CHECK_THROWS_AS(parse_options("not json"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_options("[]"), std::invalid_argument);
+}
+
+TEST_CASE("sim_options: faults and limits merge onto the current values and round-trip") {
+  FaultOptions f;
+  f.slow_response_ms = 5;
+  f = parse_faults(R"({"reset_probability":0.25})", f);
+  CHECK(f.reset_probability == 0.25);
+  CHECK(f.slow_response_ms == 5);
+  CHECK(parse_faults(to_json(f), FaultOptions{}).reset_probability == 0.25);
+  CHECK_THROWS_AS(parse_faults(R"({"error_statuses":[200]})", f), std::invalid_argument);
+  LimitOptions l;
+  l = parse_limits(R"({"enabled":true,"max_concurrent":3})", l);
+  CHECK(l.enabled);
+  CHECK(l.max_concurrent == 3);
+  CHECK(l.max_requests == 6000);
+  CHECK(parse_limits(to_json(l), LimitOptions{}).max_concurrent == 3);
+}
