@@ -384,8 +384,13 @@ struct BeastTransport::Impl : std::enable_shared_from_this<Impl> {
         conn = std::move(fresh);
       }
       conn->tcp().expires_at(deadline);
-      Exchange ex = conn->tls ? co_await exchange(*conn->tls, *conn, req, config.max_response_body_bytes)
-                              : co_await exchange(*conn->plain, *conn, req, config.max_response_body_bytes);
+      // (No co_await inside ?: — g++ 12 miscompiles it.)
+      Exchange ex;
+      if (conn->tls) {
+        ex = co_await exchange(*conn->tls, *conn, req, config.max_response_body_bytes);
+      } else {
+        ex = co_await exchange(*conn->plain, *conn, req, config.max_response_body_bytes);
+      }
       if (!ex.ec) {
         conn->tcp().expires_never();
         release(std::move(conn), ex.keep_alive);
