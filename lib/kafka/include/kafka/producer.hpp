@@ -46,6 +46,8 @@ public:
   virtual void produce(OutgoingMessage message, DeliveryCallback on_delivery) = 0;
 
   /// produce() as a coroutine: resumes on the awaiting coroutine's executor with the report.
+  /// Pass a named message (`co_await p.produce(std::move(m))`), not a braced temporary
+  /// inside the co_await expression: g++ 12 destroys such aggregate temporaries wrongly.
   boost::asio::awaitable<DeliveryReport> produce(OutgoingMessage message);
 
   /// Waits until every queued message has its callback, up to `timeout`. True when all
