@@ -1,4 +1,5 @@
 #include "fake_transport.hpp"
+#include "http/auth.hpp"
 #include "http/authorized_transport.hpp"
 #include "http/oauth_token_provider.hpp"
 #include "http/token_provider.hpp"
@@ -348,4 +349,36 @@ TEST_CASE("http_auth: no token means the request is not sent") {
   CHECK_FALSE(r.error().request_sent);
   CHECK_THAT(r.error().message, Catch::Contains("unauthorized_client"));
   CHECK(inner->requests.empty());
+}
+
+TEST_CASE("http_auth: make_token_provider builds the provider the mode names") {
+  boost::asio::io_context ctx;
+  ib::core::ManualClock clock;
+  BeastTransportConfig http;
+  http.base_url = "https://org.crm.dynamics.com/api/data/v9.2";
+
+  AuthConfig none;
+  none.mode = AuthMode::none;
+  auto p = make_token_provider(ctx.get_executor(), none, http, clock, {});
+  CHECK(get_token(*p).empty());
+
+  AuthConfig fixed;
+  fixed.mode = AuthMode::static_token;
+  CHECK_FALSE(fixed.validate().empty());
+  fixed.static_token_env = "IB_TOKEN";
+  CHECK_THROWS_WITH(make_token_provider(ctx.get_executor(), fixed, http, clock, {}), Catch::Contains("IB_TOKEN"));
+  p = make_token_provider(ctx.get_executor(), fixed, http, clock, {{"IB_TOKEN", "fixed-token"}});
+  CHECK(get_token(*p) == "fixed-token");
+
+  AuthConfig cc;  // client_credentials is the default mode
+  CHECK(cc.mode == AuthMode::client_credentials);
+  CHECK(cc.validate().size() == 4);
+  cc.oauth = oauth_config();
+  CHECK_THROWS_WITH(make_token_provider(ctx.get_executor(), cc, http, clock, {}), Catch::Contains("IB_TEST_SECRET"));
+  p = make_token_provider(ctx.get_executor(), cc, http, clock, {{"IB_TEST_SECRET", kSecret}});
+  CHECK(dynamic_cast<OAuthTokenProvider*>(p.get()) != nullptr);
+
+  CHECK(parse_auth_mode("static_token") == AuthMode::static_token);
+  CHECK_FALSE(parse_auth_mode("basic"));
+  CHECK(auth_mode_names().size() == 3);
 }

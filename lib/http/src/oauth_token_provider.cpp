@@ -240,8 +240,9 @@ struct OAuthTokenProvider::Impl {
       co_return std::move(parsed.token);
     }
     const bool transient = status == 408 || status == 429 || status >= 500;
+    const auto detail = oauth_error(result->body);
     co_return Failure{transient ? TransportError::auth_unavailable : TransportError::auth_rejected,
-                      "token endpoint answered " + std::to_string(status) + ": " + oauth_error(result->body),
+                      "token endpoint answered " + std::to_string(status) + (detail.empty() ? "" : ": " + detail),
                       false};
   }
 
