@@ -590,3 +590,29 @@ TEST_CASE("sim_http: Expect: 100-continue is answered; a body over max_body_byte
   CHECK(big.status == 413);
   CHECK(sim.stats().records == 1);
 }
+
+TEST_CASE("sim_http: every truncation of a valid batch gets an answer, never a crash") {
+  Simulator sim(SimOptions{});
+  RawClient c(sim.port());
+  const std::string multipart =
+      "--batch_t\r\nContent-Type: multipart/mixed; boundary=cs_1\r\n\r\n--cs_1\r\nContent-Type: application/http\r\n"
+      "Content-ID: 1\r\n\r\nPOST VendorInvoices HTTP/1.1\r\nContent-Type: application/json\r\n\r\n" +
+      invoice("T", "1") + "\r\n--cs_1--\r\n--batch_t\r\nContent-Type: application/http\r\n\r\nPATCH VendorInvoices(VendorAccount='T',InvoiceNumber='2') HTTP/1.1\r\n\r\n{\"Amount\":2}\r\n--batch_t--\r\n";
+  const std::string json_batch =
+      R"({"requests":[{"id":"1","method":"POST","url":"VendorInvoices","atomicityGroup":"g","body":)" + invoice("J", "1") +
+      R"x(},{"id":"2","method":"PATCH","url":"VendorInvoices(VendorAccount='J',InvoiceNumber='2')","dependsOn":["g"],"body":{"Amount":2}}]})x";
+  for (const auto& [body, ct] : {std::pair{multipart, std::string("multipart/mixed; boundary=batch_t")},
+                                 std::pair{json_batch, std::string("application/json")}}) {
+    for (std::size_t n = 0; n < body.size(); ++n) {
+      auto r = c.request("POST", kRoot + "/$batch", body.substr(0, n), {{"Content-Type", ct}});
+      INFO(body.substr(0, n));
+      REQUIRE(r.status != 0);
+      CHECK(r.status < 500);
+    }
+    sim.reset();
+    auto full = c.request("POST", kRoot + "/$batch", body, {{"Content-Type", ct}});
+    CHECK(full.status == 200);
+    CHECK(sim.stats().records == 2);
+    sim.reset();
+  }
+}
