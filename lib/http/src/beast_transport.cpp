@@ -237,19 +237,26 @@ struct BeastTransport::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       if (closed) co_return Slot{nullptr, false, failure(TransportError::shutdown, "transport closed", false)};
       const auto now = SteadyClock::now();
-      while (!idle.empty()) {
+      while (!fresh_only && !idle.empty()) {
         auto conn = std::move(idle.back());
         idle.pop_back();
-        if (!fresh_only && now - conn->idle_since <= config.idle_timeout && conn->looks_alive()) {
+        if (now - conn->idle_since <= config.idle_timeout && conn->looks_alive()) {
           co_return Slot{std::move(conn), true, {}};
         }
-        // Stale (or a fresh one is wanted): drop it, which frees its slot for the new one.
+        // Closed by the peer or idle too long: drop it, which frees its slot.
         conn->close();
         --stats.open;
       }
       if (stats.open < config.max_connections) {
         ++stats.open;
         co_return Slot{nullptr, true, {}};
+      }
+      if (fresh_only && !idle.empty()) {
+        // A fresh connection is wanted and the pool is full: its slot comes from the
+        // oldest idle connection.
+        idle.front()->close();
+        idle.erase(idle.begin());
+        co_return Slot{nullptr, true, {}};  // the dropped connection's slot is reused
       }
       if (now >= deadline) {
         co_return Slot{nullptr, false,
@@ -277,9 +284,12 @@ struct BeastTransport::Impl : std::enable_shared_from_this<Impl> {
       if (conn) conn->close();
       --stats.open;
     }
-    if (!waiters.empty()) {
-      waiters.front()->cancel();
+    // Wake the first waiter still waiting (one whose deadline already fired is skipped,
+    // so the freed slot is never lost).
+    while (!waiters.empty()) {
+      auto timer = std::move(waiters.front());
       waiters.pop_front();
+      if (timer->cancel() > 0) break;
     }
   }
 
