@@ -299,6 +299,8 @@ RdKafkaConsumer::~RdKafkaConsumer() {
   } catch (...) {
     // Nothing throws out of a destructor.
   }
+  // Destroy the client while the queue and mutex its callbacks use still exist.
+  impl_->consumer.reset();
 }
 
 boost::asio::awaitable<std::vector<ConsumerEvent>> RdKafkaConsumer::next(

@@ -180,6 +180,7 @@ RdKafkaProducer::~RdKafkaProducer() {
     impl_->producer->poll(50);
     impl_->serve_refused();
   }
+  impl_->producer.reset();
 }
 
 void RdKafkaProducer::produce(OutgoingMessage message, DeliveryCallback on_delivery) {
