@@ -125,7 +125,11 @@ TEST_CASE("http_transport: a POST body and headers arrive intact; the status is 
     return r;
   });
   Client client(config_for(server.url() + "/api/data/v9.2"));
-  auto r = client.send(post("payload"));
+  Request request = post("payload");
+  request.headers.emplace_back("Prefer", "odata.continue-on-error");
+  request.headers.emplace_back("Prefer", "return=representation");
+  request.headers.emplace_back("Content-Length", "999");  // framing is the transport's business
+  auto r = client.send(request);
   REQUIRE(r);
   CHECK(r->status == 400);
   CHECK(r->body == R"({"error":{"code":"0x80044331"}})");
@@ -133,6 +137,11 @@ TEST_CASE("http_transport: a POST body and headers arrive intact; the status is 
   REQUIRE(seen.size() == 1);
   CHECK(seen[0].target == "/api/data/v9.2/$batch");
   CHECK(find_header(seen[0].headers, "content-type") == std::optional<std::string_view>("multipart/mixed; boundary=batch_1"));
+  CHECK(find_header(seen[0].headers, "content-length") == std::optional<std::string_view>("7"));
+  int prefers = 0;
+  for (const auto& [name, value] : seen[0].headers) prefers += name == "Prefer" ? 1 : 0;
+  CHECK(prefers == 2);
+  CHECK(seen[0].body == "payload");
 }
 
 TEST_CASE("http_transport: the pool never opens more than max_connections") {

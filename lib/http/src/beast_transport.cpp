@@ -373,7 +373,17 @@ struct BeastTransport::Impl : std::enable_shared_from_this<Impl> {
       if (name.empty() || has_ctl(name) || has_ctl(value)) {
         co_return failure(TransportError::invalid_request, "header with an empty name or a line break", false);
       }
-      req.set(name, value);
+      // Repeated names stay repeated; the framing fields are the transport's own.
+      const auto field = bhttp::string_to_field(name);
+      if (field == bhttp::field::host || field == bhttp::field::content_length ||
+          field == bhttp::field::transfer_encoding || field == bhttp::field::connection) {
+        continue;
+      }
+      if (field == bhttp::field::user_agent) {
+        req.set(field, value);
+      } else {
+        req.insert(name, value);
+      }
     }
     req.keep_alive(true);
     req.body() = std::move(request.body);
