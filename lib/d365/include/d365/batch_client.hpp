@@ -1,0 +1,90 @@
+#pragma once
+
+#include "http/transport.hpp"
+#include "odata/batch_config.hpp"
+#include "odata/batch_result.hpp"
+#include "odata/batch_writer.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ib::d365 {
+
+/// How BatchClient writes and reads `$batch` calls (config keys under `d365.` and `d365.odata.`).
+struct BatchClientConfig {
+  /// How requests are written: service_url (`<base url><service root>`, e.g.
+  /// `https://org.crm.dynamics.com/api/data/v9.2`), format, inner URL form, operation,
+  /// continue-on-error preference (on), atomic (off), max requests per batch.
+  odata::BatchConfig odata;
+  /// Which answers count as duplicates; Retry-After defaults and caps.
+  odata::ClassifyConfig classify;
+  /// Deadline of one `$batch` HTTP call (pool wait + connect + write + server time + read).
+  std::chrono::milliseconds request_deadline{60'000};
+
+  /// Every problem, each naming its key; empty when valid.
+  std::vector<std::string> validate() const;
+};
+
+/// One invoice's classified answer (ARCHITECTURE.md outcome table).
+struct Answer {
+  odata::Outcome outcome = odata::Outcome::transient;
+  /// HTTP status of its response part, or of the whole batch when the answer applied to
+  /// every request (429, 503 without a batch body); 0 when no HTTP answer came.
+  int status = 0;
+  /// One line: `412 0x80040237: A record with ...`, `not processed: no response part`,
+  /// `timeout: ...`.
+  std::string error;
+  /// The error body of its part (kept for manual review); empty for successes.
+  std::string body;
+  /// The created record's id (Dataverse: its GUID) when the server said.
+  std::string record_id;
+  /// throttled only: how long to wait before sending it again.
+  std::optional<std::chrono::seconds> retry_after;
+};
+
+/// Counters of one client (for `import`'s summary and tests).
+struct BatchClientStats {
+  std::uint64_t batches_sent = 0;     ///< `$batch` HTTP requests attempted
+  std::uint64_t requests_written = 0; ///< operations inside them
+  std::uint64_t transport_failures = 0;
+};
+
+/// Sends one batch of entity writes as one `$batch` POST through `transport` (whose base
+/// URL is the service's origin, `https://org.crm.dynamics.com`: the request target is the
+/// batch's absolute path) and returns one Answer per write, in order.
+///
+/// Never throws for remote failures: a transport failure (timeout, reset: the outcome of a
+/// POST is unknown) answers every write transient; an outer 4xx/5xx with a multipart body
+/// is parsed (Dataverse stops at the first failure and answers with its status); requests
+/// without a response part are not_processed. A 401 that reaches this client already went
+/// through the token refresh of AuthorizedTransport, so it is permanent.
+///
+/// Thread: the transport's executor; many send() calls may run at once.
+class BatchClient {
+public:
+  /// Throws std::invalid_argument listing every problem of `config`.
+  BatchClient(std::shared_ptr<http::Transport> transport, BatchClientConfig config);
+
+  boost::asio::awaitable<std::vector<Answer>> send(std::vector<odata::EntityWrite> writes);
+
+  const BatchClientConfig& config() const { return config_; }
+  BatchClientStats stats() const { return stats_; }
+
+private:
+  std::shared_ptr<http::Transport> transport_;
+  BatchClientConfig config_;
+  BatchClientStats stats_;
+};
+
+/// The Answer of one read result (pure; exposed for tests).
+Answer to_answer(const odata::RequestResult& result);
+
+/// The odata classification of a transport failure (pure; exposed for tests).
+odata::TransportFailure to_transport_failure(http::TransportError error);
+
+}  // namespace ib::d365

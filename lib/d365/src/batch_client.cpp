@@ -1,0 +1,134 @@
+#include "d365/batch_client.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+namespace ib::d365 {
+
+std::vector<std::string> BatchClientConfig::validate() const {
+  std::vector<std::string> problems = odata.validate();
+  for (auto& p : classify.validate()) problems.push_back(std::move(p));
+  if (request_deadline.count() <= 0) problems.push_back("d365.request_deadline: must be positive");
+  return problems;
+}
+
+odata::TransportFailure to_transport_failure(http::TransportError error) {
+  using E = http::TransportError;
+  using F = odata::TransportFailure;
+  switch (error) {
+    case E::timeout: return F::timeout;
+    case E::connection_reset: return F::connection_reset;
+    case E::resolve_failed:
+    case E::connect_failed:
+    case E::auth_unavailable:
+    case E::shutdown: return F::connect_failed;
+    case E::tls_failed: return F::tls_failed;
+    case E::invalid_request:
+    case E::protocol_error:
+    case E::body_too_large:
+    case E::auth_rejected: return F::protocol_error;
+  }
+  return F::protocol_error;
+}
+
+namespace {
+
+odata::Outcome fold(odata::Outcome outcome) {
+  // AuthorizedTransport already refreshed the token once: a 401 here is final.
+  return outcome == odata::Outcome::unauthorized ? odata::Outcome::permanent : outcome;
+}
+
+odata::Headers to_odata_headers(const http::Headers& headers) {
+  return odata::Headers(headers.begin(), headers.end());
+}
+
+}  // namespace
+
+Answer to_answer(const odata::RequestResult& result) {
+  Answer a;
+  a.outcome = fold(result.classification.outcome);
+  a.status = result.part.status;
+  a.error = result.error;
+  if (a.outcome != odata::Outcome::created) a.body = result.part.body;
+  a.record_id = result.part.record_id;
+  a.retry_after = result.classification.retry_after;
+  return a;
+}
+
+BatchClient::BatchClient(std::shared_ptr<http::Transport> transport, BatchClientConfig config)
+    : transport_(std::move(transport)), config_(std::move(config)) {
+  if (!transport_) throw std::invalid_argument("d365::BatchClient: no transport");
+  auto problems = config_.validate();
+  if (!problems.empty()) {
+    std::string all;
+    for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;
+    throw std::invalid_argument(all);
+  }
+}
+
+boost::asio::awaitable<std::vector<Answer>> BatchClient::send(std::vector<odata::EntityWrite> writes) {
+  std::vector<Answer> answers;
+  answers.reserve(writes.size());
+  const std::size_t chunk = std::max<std::size_t>(1, config_.odata.max_requests);
+  for (std::size_t begin = 0; begin < writes.size(); begin += chunk) {
+    const std::size_t end = std::min(writes.size(), begin + chunk);
+    std::vector<odata::EntityWrite> part(std::make_move_iterator(writes.begin() + begin),
+                                         std::make_move_iterator(writes.begin() + end));
+    auto encoded = odata::encode_batch(part, config_.odata);
+    if (!encoded) {
+      for (std::size_t i = begin; i < end; ++i) {
+        Answer a;
+        a.outcome = odata::Outcome::permanent;
+        a.error = "cannot write the request: " + encoded.error().message;
+        answers.push_back(std::move(a));
+      }
+      continue;
+    }
+    http::Request request;
+    request.method = "POST";
+    request.target = encoded->target;
+    request.headers = http::Headers(encoded->headers.begin(), encoded->headers.end());
+    request.body = std::move(encoded->body);
+    request.deadline = config_.request_deadline;
+    request.idempotent = false;
+    ++stats_.batches_sent;
+    stats_.requests_written += part.size();
+
+    auto response = co_await transport_->send(std::move(request));
+    std::vector<odata::RequestResult> results;
+    if (!response) {
+      ++stats_.transport_failures;
+      const auto& failure = response.error();
+      results = odata::results_for_transport_failure(*encoded, to_transport_failure(failure.code),
+                                                     http::to_string(failure));
+      const bool final = failure.code == http::TransportError::auth_rejected ||
+                         failure.code == http::TransportError::invalid_request;
+      for (auto& r : results) {
+        if (final) r.classification.outcome = odata::Outcome::permanent;
+      }
+    } else {
+      odata::BatchHttpResponse in;
+      in.status = response->status;
+      in.headers = to_odata_headers(response->headers);
+      in.body = std::move(response->body);
+      in.after_token_refresh = true;
+      results = odata::read_batch_response(*encoded, in, config_.classify);
+    }
+    for (std::size_t i = 0; i < part.size(); ++i) {
+      if (i < results.size()) {
+        answers.push_back(to_answer(results[i]));
+      } else {
+        Answer a;
+        a.outcome = odata::Outcome::not_processed;
+        a.error = "not processed: no result";
+        answers.push_back(std::move(a));
+      }
+    }
+  }
+  co_return answers;
+}
+
+}  // namespace ib::d365

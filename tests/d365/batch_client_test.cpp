@@ -1,0 +1,267 @@
+// BatchClient over a scripted transport, with captured Dataverse / simulator bodies.
+#include "d365/batch_client.hpp"
+#include "testing/run_coro.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <catch2/catch.hpp>
+
+#include <deque>
+
+namespace asio = boost::asio;
+using namespace ib;
+using odata::Outcome;
+
+namespace {
+
+// Answers each send() with the next scripted result and records what was sent.
+class ScriptedTransport final : public http::Transport {
+public:
+  std::deque<http::Result> script;
+  std::vector<http::Request> sent;
+
+  asio::awaitable<http::Result> send(http::Request request) override {
+    sent.push_back(std::move(request));
+    REQUIRE_FALSE(script.empty());
+    auto r = std::move(script.front());
+    script.pop_front();
+    co_return r;
+  }
+};
+
+http::Response response(int status, std::string content_type, std::string body, http::Headers extra = {}) {
+  http::Response r;
+  r.status = status;
+  if (!content_type.empty()) r.headers.emplace_back("Content-Type", std::move(content_type));
+  for (auto& h : extra) r.headers.push_back(std::move(h));
+  r.body = std::move(body);
+  return r;
+}
+
+const std::string kMultipart = "multipart/mixed; boundary=batchresponse_c1bd45c1-dd81-470f-ac1c-b5d1b2e4b8f1";
+
+std::string part(const std::string& status_line, const std::string& headers, const std::string& body) {
+  return "--batchresponse_c1bd45c1-dd81-470f-ac1c-b5d1b2e4b8f1\r\n"
+         "Content-Type: application/http\r\n"
+         "Content-Transfer-Encoding: binary\r\n\r\n" +
+         status_line + "\r\n" + headers + "\r\n" + body + "\r\n";
+}
+const std::string kEnd = "--batchresponse_c1bd45c1-dd81-470f-ac1c-b5d1b2e4b8f1--\r\n";
+
+std::string created(const std::string& guid) {
+  return part("HTTP/1.1 204 No Content",
+              "OData-Version: 4.0\r\n"
+              "Location: https://org.crm.dynamics.com/api/data/v9.2/VendorInvoices(" + guid + ")\r\n"
+              "OData-EntityId: https://org.crm.dynamics.com/api/data/v9.2/VendorInvoices(" + guid + ")\r\n",
+              "");
+}
+const std::string kDuplicateBody =
+    R"({"error":{"code":"0x80040237","message":"A record with matching key values already exists."}})";
+std::string duplicate() {
+  return part("HTTP/1.1 412 Precondition Failed",
+              "REQ_ID: 5ad4c6ad-0f2a-4f1c-8e15-0f3c1e7d6f1b\r\nContent-Type: application/json; odata.metadata=minimal\r\n"
+              "OData-Version: 4.0\r\n",
+              kDuplicateBody);
+}
+const std::string kBadRequestBody =
+    R"({"error":{"code":"0x80044331","message":"A validation error occurred.  The length of the 'InvoiceNumber' attribute of the 'VendorInvoice' entity exceeded the maximum allowed length of '100'."}})";
+std::string bad_request() {
+  return part("HTTP/1.1 400 Bad Request",
+              "REQ_ID: 9b1f0d0e-d7b8-4f0b-b0a8-3b0f3c2a1e55\r\nContent-Type: application/json; odata.metadata=minimal\r\n"
+              "OData-Version: 4.0\r\n",
+              kBadRequestBody);
+}
+
+std::vector<odata::EntityWrite> writes(int n) {
+  std::vector<odata::EntityWrite> out;
+  for (int i = 0; i < n; ++i) {
+    const auto number = "INV-" + std::to_string(i);
+    out.push_back({"VendorInvoices", {{"VendorAccount", "V1"}, {"InvoiceNumber", number}},
+                   R"({"VendorAccount":"V1","InvoiceNumber":")" + number + R"(","Amount":10})"});
+  }
+  return out;
+}
+
+d365::BatchClientConfig config(odata::BatchFormat format = odata::BatchFormat::multipart) {
+  d365::BatchClientConfig c;
+  c.odata.service_url = "https://org.crm.dynamics.com/api/data/v9.2";
+  c.odata.format = format;
+  c.request_deadline = std::chrono::seconds(7);
+  return c;
+}
+
+std::vector<d365::Answer> send(std::shared_ptr<ScriptedTransport> t, int n,
+                               d365::BatchClientConfig c = config()) {
+  d365::BatchClient client(t, c);
+  return testing::run_coro([&](asio::io_context&) { return client.send(writes(n)); });
+}
+
+}  // namespace
+
+TEST_CASE("d365: the batch is one non-idempotent POST to the service's $batch with the deadline") {
+  auto t = std::make_shared<ScriptedTransport>();
+  t->script.push_back(response(200, kMultipart, created("11111111-1111-1111-1111-111111111111") + kEnd));
+  auto answers = send(t, 1);
+  REQUIRE(t->sent.size() == 1);
+  const auto& r = t->sent[0];
+  CHECK(r.method == "POST");
+  CHECK(r.target == "/api/data/v9.2/$batch");
+  CHECK_FALSE(r.idempotent);
+  CHECK(r.deadline == std::chrono::seconds(7));
+  CHECK(http::find_header(r.headers, "Prefer").value_or("").find("odata.continue-on-error") != std::string::npos);
+  CHECK(http::find_header(r.headers, "Content-Type").value_or("").rfind("multipart/mixed", 0) == 0);
+  CHECK(r.body.find("POST /api/data/v9.2/VendorInvoices HTTP/1.1") != std::string::npos);
+  REQUIRE(answers.size() == 1);
+  CHECK(answers[0].outcome == Outcome::created);
+  CHECK(answers[0].status == 204);
+  CHECK(answers[0].record_id == "11111111-1111-1111-1111-111111111111");
+}
+
+TEST_CASE("d365: Dataverse without continue-on-error answers 400 with the one failed part") {
+  auto t = std::make_shared<ScriptedTransport>();
+  t->script.push_back(response(400, kMultipart, bad_request() + kEnd));
+  auto c = config();
+  c.odata.continue_on_error = false;
+  auto answers = send(t, 3, c);
+  CHECK(http::find_header(t->sent[0].headers, "Prefer").value_or("").find("continue-on-error") ==
+        std::string::npos);
+  REQUIRE(answers.size() == 3);
+  CHECK(answers[0].outcome == Outcome::permanent);
+  CHECK(answers[0].status == 400);
+  CHECK(answers[0].body == kBadRequestBody);
+  CHECK(answers[0].error.find("0x80044331") != std::string::npos);
+  CHECK(answers[1].outcome == Outcome::not_processed);
+  CHECK(answers[2].outcome == Outcome::not_processed);
+}
+
+TEST_CASE("d365: a batch stopped at a duplicate: created, duplicate, then not processed") {
+  auto t = std::make_shared<ScriptedTransport>();
+  t->script.push_back(
+      response(412, kMultipart, created("22222222-2222-2222-2222-222222222222") + duplicate() + kEnd));
+  auto answers = send(t, 4);
+  REQUIRE(answers.size() == 4);
+  CHECK(answers[0].outcome == Outcome::created);
+  CHECK(answers[1].outcome == Outcome::duplicate);
+  CHECK(answers[1].status == 412);
+  CHECK(answers[2].outcome == Outcome::not_processed);
+  CHECK(answers[3].outcome == Outcome::not_processed);
+}
+
+TEST_CASE("d365: continue-on-error 200 with every part classifies each request") {
+  auto t = std::make_shared<ScriptedTransport>();
+  const auto throttled = part("HTTP/1.1 429 Too Many Requests", "Retry-After: 12\r\nContent-Type: application/json\r\n",
+                              R"({"error":{"code":"0x80072322","message":"Number of requests exceeded the limit."}})");
+  const auto unavailable = part("HTTP/1.1 503 Service Unavailable", "Content-Type: application/json\r\n",
+                                R"({"error":{"code":"","message":"Service unavailable"}})");
+  t->script.push_back(response(200, kMultipart,
+                               created("33333333-3333-3333-3333-333333333333") + duplicate() + bad_request() +
+                                   throttled + unavailable + kEnd));
+  auto answers = send(t, 5);
+  REQUIRE(answers.size() == 5);
+  CHECK(answers[0].outcome == Outcome::created);
+  CHECK(answers[0].body.empty());
+  CHECK(answers[1].outcome == Outcome::duplicate);
+  CHECK(answers[2].outcome == Outcome::permanent);
+  CHECK(answers[2].body == kBadRequestBody);
+  CHECK(answers[3].outcome == Outcome::throttled);
+  REQUIRE(answers[3].retry_after);
+  CHECK(*answers[3].retry_after == std::chrono::seconds(12));
+  CHECK(answers[4].outcome == Outcome::transient);
+  CHECK(answers[4].status == 503);
+}
+
+TEST_CASE("d365: a whole-batch 429 throttles every request with its Retry-After") {
+  auto t = std::make_shared<ScriptedTransport>();
+  t->script.push_back(response(
+      429, "application/json",
+      R"({"error":{"code":"0x80072321","message":"Combined execution time of incoming requests exceeded limit of 1,200,000 milliseconds over time window of 300 seconds."}})",
+      {{"Retry-After", "30"}}));
+  auto answers = send(t, 3);
+  REQUIRE(answers.size() == 3);
+  for (const auto& a : answers) {
+    CHECK(a.outcome == Outcome::throttled);
+    CHECK(a.status == 429);
+    REQUIRE(a.retry_after);
+    CHECK(*a.retry_after == std::chrono::seconds(30));
+  }
+}
+
+TEST_CASE("d365: a 503 from a gateway without a batch body is transient for every request") {
+  auto t = std::make_shared<ScriptedTransport>();
+  t->script.push_back(response(503, "text/html", "<html><body>Service Unavailable</body></html>"));
+  auto answers = send(t, 2);
+  REQUIRE(answers.size() == 2);
+  for (const auto& a : answers) {
+    CHECK(a.outcome == Outcome::transient);
+    CHECK(a.status == 503);
+  }
+}
+
+TEST_CASE("d365: a POST that timed out has an unknown outcome: transient, never created") {
+  auto t = std::make_shared<ScriptedTransport>();
+  t->script.push_back(http::Failure{http::TransportError::timeout, "deadline of 7000 ms passed", true});
+  d365::BatchClient client(t, config());
+  auto answers = testing::run_coro([&](asio::io_context&) { return client.send(writes(3)); });
+  REQUIRE(answers.size() == 3);
+  for (const auto& a : answers) {
+    CHECK(a.outcome == Outcome::transient);
+    CHECK(a.status == 0);
+    CHECK(a.error.find("timeout") != std::string::npos);
+  }
+  CHECK(client.stats().batches_sent == 1);
+  CHECK(client.stats().transport_failures == 1);
+}
+
+TEST_CASE("d365: a rejected token (auth_rejected) is permanent; a 401 after the refresh too") {
+  SECTION("auth_rejected") {
+    auto t = std::make_shared<ScriptedTransport>();
+    t->script.push_back(http::Failure{http::TransportError::auth_rejected, "invalid_client", false});
+    auto answers = send(t, 1);
+    CHECK(answers.at(0).outcome == Outcome::permanent);
+  }
+  SECTION("401") {
+    auto t = std::make_shared<ScriptedTransport>();
+    t->script.push_back(response(401, "application/json", R"({"error":{"code":"","message":"unauthorized"}})"));
+    auto answers = send(t, 2);
+    CHECK(answers.at(0).outcome == Outcome::permanent);
+    CHECK(answers.at(1).outcome == Outcome::permanent);
+  }
+}
+
+TEST_CASE("d365: JSON batch responses are matched by id") {
+  auto t = std::make_shared<ScriptedTransport>();
+  t->script.push_back(response(200, "application/json",
+                               R"j({"responses":[)j"
+                               R"j({"id":"2","status":412,"body":)j" + kDuplicateBody + R"j(},)j"
+                               R"j({"id":"1","status":204,"headers":{"odata-entityid":"https://org.crm.dynamics.com/api/data/v9.2/VendorInvoices(44444444-4444-4444-4444-444444444444)"}}]})j"));
+  auto answers = send(t, 3, config(odata::BatchFormat::json));
+  CHECK(http::find_header(t->sent[0].headers, "Content-Type").value_or("").rfind("application/json", 0) == 0);
+  REQUIRE(answers.size() == 3);
+  CHECK(answers[0].outcome == Outcome::created);
+  CHECK(answers[0].record_id == "44444444-4444-4444-4444-444444444444");
+  CHECK(answers[1].outcome == Outcome::duplicate);
+  CHECK(answers[2].outcome == Outcome::not_processed);
+}
+
+TEST_CASE("d365: more writes than max_requests go out as several batches, answers in order") {
+  auto t = std::make_shared<ScriptedTransport>();
+  t->script.push_back(response(200, kMultipart,
+                               created("55555555-5555-5555-5555-555555555555") +
+                                   created("66666666-6666-6666-6666-666666666666") + kEnd));
+  t->script.push_back(response(200, kMultipart, duplicate() + kEnd));
+  auto c = config();
+  c.odata.max_requests = 2;
+  auto answers = send(t, 3, c);
+  CHECK(t->sent.size() == 2);
+  REQUIRE(answers.size() == 3);
+  CHECK(answers[0].outcome == Outcome::created);
+  CHECK(answers[1].record_id == "66666666-6666-6666-6666-666666666666");
+  CHECK(answers[2].outcome == Outcome::duplicate);
+}
+
+TEST_CASE("d365: an invalid config is refused at construction with every problem") {
+  d365::BatchClientConfig c;
+  c.request_deadline = std::chrono::milliseconds(0);
+  CHECK_THROWS_WITH(d365::BatchClient(std::make_shared<ScriptedTransport>(), c),
+                    Catch::Contains("request_deadline") && Catch::Contains("service_url"));
+}
