@@ -21,6 +21,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libssl-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev
   catch2 libcli11-dev
+  clang libclang-rt-14-dev
 )
 if [[ $want_kafka == 1 ]]; then
   command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)

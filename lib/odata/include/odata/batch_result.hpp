@@ -1,0 +1,57 @@
+#pragma once
+
+#include "odata/batch_reader.hpp"
+#include "odata/batch_writer.hpp"
+#include "odata/classify.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ib::odata {
+
+/// The HTTP answer to one `$batch` POST, as the transport read it.
+struct BatchHttpResponse {
+  int status = 0;
+  Headers headers;   ///< outer headers (Content-Type, Retry-After...)
+  std::string body;
+  /// true when the token was refreshed for this send already (a 401 is then permanent).
+  bool after_token_refresh = false;
+};
+
+/// One request's result, in request order.
+struct RequestResult {
+  std::size_t index = 0;      ///< position in the batch
+  std::string content_id;     ///< as sent
+  bool has_part = false;      ///< a response part was matched to it
+  ResponsePart part;          ///< the matched part (or, for a whole-batch failure, the batch's answer)
+  Classification classification;
+  /// One line for logs and the review/retry headers: `412 0x80040237: A record with ...`,
+  /// `not processed: no response part`, `batch 503`, `timeout`.
+  std::string error;
+};
+
+/// Matches the response to the requests of `sent` and classifies each:
+/// - parts with an echoed Content-ID/id go to that request; the others go, in order, to the
+///   requests not matched by id (Dataverse echoes Content-ID only inside change sets);
+/// - a request without a part is not_processed (never created);
+/// - a body with no parts at all is a whole-batch failure: its status (and Retry-After, and
+///   error code) classify every request; a 2xx without a readable batch body is transient
+///   (the outcome is unknown);
+/// - atomic batches: when some part failed, every request without its own (id-matched)
+///   failure was rolled back: transient.
+/// Pure; any thread.
+std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const BatchHttpResponse& response,
+                                               const ClassifyConfig& config);
+
+/// Every request of `sent` failed the same way without an HTTP answer: transient.
+std::vector<RequestResult> results_for_transport_failure(const EncodedBatch& sent, TransportFailure failure,
+                                                         std::string_view detail);
+
+/// The same classification for `count` requests: a whole-batch answer without a per-request
+/// body (429 for the batch, 503 from a gateway...). `part` is copied into each result.
+std::vector<RequestResult> classify_whole_batch(const std::vector<std::string>& content_ids,
+                                                const ClassifyInput& input, const ResponsePart& part,
+                                                const ClassifyConfig& config);
+
+}  // namespace ib::odata

@@ -1,0 +1,161 @@
+#include "odata/batch_result.hpp"
+
+#include <unordered_map>
+
+namespace ib::odata {
+namespace {
+
+bool is_2xx(int s) { return s >= 200 && s <= 299; }
+
+std::string describe(const ResponsePart& p) {
+  std::string e = std::to_string(p.status);
+  if (!p.error_code.empty()) e += " " + p.error_code;
+  if (!p.error_message.empty()) e += ": " + p.error_message;
+  return e;
+}
+
+}  // namespace
+
+std::vector<RequestResult> classify_whole_batch(const std::vector<std::string>& content_ids,
+                                                const ClassifyInput& input, const ResponsePart& part,
+                                                const ClassifyConfig& config) {
+  const auto c = classify(input, config);
+  std::vector<RequestResult> out(content_ids.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i].index = i;
+    out[i].content_id = content_ids[i];
+    out[i].has_part = false;
+    out[i].part = part;
+    out[i].classification = c;
+    out[i].error = input.transport != TransportFailure::none
+                       ? std::string(to_string(input.transport))
+                       : "batch " + describe(part);
+  }
+  return out;
+}
+
+std::vector<RequestResult> results_for_transport_failure(const EncodedBatch& sent, TransportFailure failure,
+                                                         std::string_view detail) {
+  ClassifyInput in;
+  in.transport = failure == TransportFailure::none ? TransportFailure::protocol_error : failure;
+  auto out = classify_whole_batch(sent.content_ids, in, ResponsePart{}, ClassifyConfig{});
+  for (auto& r : out) {
+    r.error = std::string(to_string(in.transport));
+    if (!detail.empty()) r.error += ": " + std::string(detail);
+  }
+  return out;
+}
+
+std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const BatchHttpResponse& response,
+                                               const ClassifyConfig& config) {
+  const auto content_type = find_header(response.headers, "Content-Type").value_or("");
+  ParsedBatch parsed = parse_batch_response(content_type, response.body);
+  const std::size_t n = sent.content_ids.size();
+
+  if (parsed.parts.empty()) {
+    // A whole-batch answer: no per-request parts to go by.
+    ResponsePart whole;
+    whole.status = response.status;
+    whole.headers = response.headers;
+    whole.body = response.body;
+    auto [code, message] = parse_error_body(response.body);
+    whole.error_code = code;
+    whole.error_message = message;
+    if (auto r = find_header(response.headers, "Retry-After")) whole.retry_after = parse_retry_after(*r);
+    ClassifyInput in;
+    in.status = response.status;
+    in.error_code = whole.error_code;
+    in.after_token_refresh = response.after_token_refresh;
+    in.retry_after = whole.retry_after;
+    if (is_2xx(response.status)) {
+      // 2xx and no parts: a readable empty batch means nothing was processed; an
+      // unreadable body leaves the outcome unknown.
+      in.part_present = parsed.is_batch && parsed.error.empty() ? false : true;
+      in.status = parsed.is_batch && parsed.error.empty() ? response.status : 0;
+    }
+    auto out = classify_whole_batch(sent.content_ids, in, whole, config);
+    for (auto& r : out) {
+      // A conflict for the batch as a whole says nothing about any one record: never
+      // count it as created or duplicate (that would mark it imported).
+      const auto o = r.classification.outcome;
+      if (o == Outcome::duplicate || o == Outcome::created) r.classification = {Outcome::transient, std::nullopt};
+    }
+    if (is_2xx(response.status)) {
+      for (auto& r : out) {
+        r.error = r.classification.outcome == Outcome::not_processed
+                      ? "not processed: no response part"
+                      : "batch " + std::to_string(response.status) + " with unreadable body: " + parsed.error;
+      }
+    }
+    return out;
+  }
+
+  std::vector<RequestResult> out(n);
+  std::vector<bool> taken(n, false);
+  std::vector<bool> by_id(n, false);
+  std::unordered_map<std::string, std::size_t> index_of;
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i].index = i;
+    out[i].content_id = sent.content_ids[i];
+    index_of.emplace(sent.content_ids[i], i);
+  }
+  std::vector<std::size_t> positional;  // parts without a usable id, in body order
+  for (std::size_t p = 0; p < parsed.parts.size(); ++p) {
+    const auto& part = parsed.parts[p];
+    auto it = part.content_id.empty() ? index_of.end() : index_of.find(part.content_id);
+    if (it != index_of.end() && !taken[it->second]) {
+      taken[it->second] = true;
+      by_id[it->second] = true;
+      out[it->second].has_part = true;
+      out[it->second].part = part;
+    } else {
+      positional.push_back(p);
+    }
+  }
+  std::size_t next = 0;
+  for (std::size_t p : positional) {
+    while (next < n && taken[next]) ++next;
+    if (next == n) break;  // more parts than requests: the extras are ignored
+    taken[next] = true;
+    out[next].has_part = true;
+    out[next].part = parsed.parts[p];
+    ++next;
+  }
+
+  // Atomic: one failure rolls the whole change set back.
+  const ResponsePart* failure = nullptr;
+  if (sent.atomic) {
+    for (const auto& part : parsed.parts) {
+      if (!is_2xx(part.status)) {
+        failure = &part;
+        break;
+      }
+    }
+  }
+
+  for (auto& r : out) {
+    if (failure && !(r.has_part && by_id[r.index] && !is_2xx(r.part.status))) {
+      r.classification = Classification{Outcome::transient, std::nullopt};
+      r.error = "rolled back: change set failed with " + describe(*failure);
+      continue;
+    }
+    ClassifyInput in;
+    in.part_present = r.has_part;
+    in.status = r.part.status;
+    in.error_code = r.part.error_code;
+    in.after_token_refresh = response.after_token_refresh;
+    in.retry_after = r.part.retry_after;
+    if (!in.retry_after) {
+      if (auto ra = find_header(response.headers, "Retry-After")) in.retry_after = parse_retry_after(*ra);
+    }
+    r.classification = classify(in, config);
+    if (!r.has_part) {
+      r.error = "not processed: no response part";
+    } else if (!is_2xx(r.part.status)) {
+      r.error = describe(r.part);
+    }
+  }
+  return out;
+}
+
+}  // namespace ib::odata

@@ -1,0 +1,269 @@
+#include "capture.hpp"
+
+#include "odata/batch_reader.hpp"
+#include "odata/batch_result.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace ib::odata;
+using namespace ib::odata::testing;
+using std::chrono::seconds;
+
+namespace {
+
+std::string to_crlf(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') out += '\r';
+    out += c;
+  }
+  return out;
+}
+
+std::vector<Outcome> outcomes(const std::vector<RequestResult>& r) {
+  std::vector<Outcome> out;
+  for (const auto& x : r) out.push_back(x.classification.outcome);
+  return out;
+}
+
+const ClassifyConfig kConfig;
+
+}  // namespace
+
+TEST_CASE("reader: Dataverse batch without change sets (docs sample, LF, no Content-Type)") {
+  const auto resp = load_capture("dataverse_batch_200.http");
+  const auto parsed = parse_batch_response("", resp.body);
+  CHECK(parsed.error.empty());
+  REQUIRE(parsed.parts.size() == 4);
+  CHECK(parsed.parts[0].status == 204);
+  CHECK(parsed.parts[0].record_id == "d31ba648-c592-ed11-aad1-000d3a993550");
+  CHECK(parsed.parts[0].entity_id ==
+        "[Organization Uri]/api/data/v9.2/tasks(d31ba648-c592-ed11-aad1-000d3a993550)");
+  CHECK(parsed.parts[2].record_id == "d51ba648-c592-ed11-aad1-000d3a993550");
+  CHECK(parsed.parts[3].status == 200);
+  CHECK(parsed.parts[3].body.find("\"Task 3 in batch\"") != std::string::npos);
+  CHECK(parsed.parts[3].body.back() == '}');
+  for (const auto& p : parsed.parts) CHECK(p.content_id.empty());
+
+  const auto r = read_batch_response(sent_batch(4), resp, kConfig);
+  CHECK(outcomes(r) == std::vector<Outcome>(4, Outcome::created));
+  CHECK(r[1].part.record_id == "d41ba648-c592-ed11-aad1-000d3a993550");
+}
+
+TEST_CASE("reader: the same body with CRLF and a declared, unquoted boundary") {
+  const auto resp = load_capture("dataverse_batch_200.http");
+  const auto parsed = parse_batch_response(
+      "multipart/mixed; boundary=batchresponse_01346794-f2e2-4d45-8cc2-f97e09fe8916", to_crlf(resp.body));
+  CHECK(parsed.error.empty());
+  REQUIRE(parsed.parts.size() == 4);
+  CHECK(parsed.parts[1].record_id == "d41ba648-c592-ed11-aad1-000d3a993550");
+  CHECK(parsed.parts[3].status == 200);
+  CHECK(parsed.parts[3].body.find('\r') != std::string::npos);  // body kept as sent
+}
+
+TEST_CASE("reader: change set response echoes Content-ID (docs sample)") {
+  const auto resp = load_capture("dataverse_changeset_200.http");
+  const auto parsed = parse_batch_response("", resp.body);
+  CHECK(parsed.error.empty());
+  REQUIRE(parsed.parts.size() == 4);
+  CHECK(parsed.parts[0].content_id == "1");
+  CHECK(parsed.parts[2].content_id == "3");
+  CHECK(parsed.parts[0].in_change_set);
+  CHECK_FALSE(parsed.parts[3].in_change_set);
+  CHECK(parsed.parts[3].content_id.empty());
+  CHECK(parsed.parts[1].record_id == "e83ffc82-e292-ed11-aad1-000d3a9933c9");
+
+  // Responses matched by id even when the ids come in another order than sent.
+  auto sent = sent_batch(4);
+  std::swap(sent.content_ids[0], sent.content_ids[2]);  // sent: 3,2,1,4
+  const auto r = read_batch_response(sent, resp, kConfig);
+  CHECK(r[0].part.record_id == "e93ffc82-e292-ed11-aad1-000d3a9933c9");
+  CHECK(r[2].part.record_id == "e73ffc82-e292-ed11-aad1-000d3a9933c9");
+  CHECK(r[3].part.status == 200);  // the un-id'd part went to the one request left
+  CHECK(outcomes(r) == std::vector<Outcome>(4, Outcome::created));
+}
+
+TEST_CASE("reader: a batch that stopped at its first failure answers 400 with one part (docs sample)") {
+  const auto resp = load_capture("dataverse_stop_400.http");
+  CHECK(resp.status == 400);
+  const auto r = read_batch_response(sent_batch(3), resp, kConfig);
+  REQUIRE(r.size() == 3);
+  CHECK(r[0].classification.outcome == Outcome::permanent);
+  CHECK(r[0].part.error_code == "0x80044331");
+  CHECK(r[0].part.error_message.rfind("A validation error occurred.", 0) == 0);
+  CHECK(r[0].error.rfind("400 0x80044331: A validation error", 0) == 0);
+  CHECK(r[0].part.body.rfind("{\"error\":", 0) == 0);
+  CHECK_FALSE(r[1].has_part);
+  CHECK(r[1].classification.outcome == Outcome::not_processed);
+  CHECK(r[2].classification.outcome == Outcome::not_processed);
+  CHECK(r[2].error == "not processed: no response part");
+}
+
+TEST_CASE("reader: continue-on-error batch answers 200 with every part (docs sample)") {
+  const auto r = read_batch_response(sent_batch(3), load_capture("dataverse_continue_200.http"), kConfig);
+  CHECK(outcomes(r) == std::vector<Outcome>{Outcome::permanent, Outcome::created, Outcome::created});
+  CHECK(r[1].part.record_id == "aed2ae8b-3c94-ed11-aad1-000d3a9933c9");
+  CHECK(r[2].part.record_id == "b181a991-3c94-ed11-aad1-000d3a9933c9");
+}
+
+TEST_CASE("reader: duplicate, per-part 429 and 409 with odd header spelling, CRLF, quoted boundary") {
+  const auto resp = load_capture("duplicate_mixed_crlf.http");
+  const auto r = read_batch_response(sent_batch(4), resp, kConfig);
+  CHECK(outcomes(r) ==
+        std::vector<Outcome>{Outcome::created, Outcome::duplicate, Outcome::throttled, Outcome::duplicate});
+  CHECK(r[0].part.record_id == "11111111-2222-3333-4444-555555555555");
+  CHECK(r[1].part.error_code == "0x80040237");
+  CHECK(r[1].part.error_message == "A record with matching key values already exists.");
+  CHECK(r[2].classification.retry_after == seconds(17));
+  CHECK(r[3].part.status == 409);
+}
+
+TEST_CASE("reader: OData 4.01 JSON batch response, matched by id") {
+  const auto r = read_batch_response(sent_batch(3), load_capture("json_batch_200.http"), kConfig);
+  CHECK(outcomes(r) == std::vector<Outcome>{Outcome::created, Outcome::duplicate, Outcome::transient});
+  CHECK(r[0].part.record_id == "abc");
+  CHECK(r[0].part.body == R"({"VendorInvoiceId":"abc"})");
+  CHECK(r[1].part.error_code == "0x80040237");
+  CHECK(r[2].part.retry_after == seconds(3));
+}
+
+TEST_CASE("reader: whole-batch failures without a multipart body apply to every request") {
+  auto r = read_batch_response(sent_batch(3), load_capture("throttled_429.http"), kConfig);
+  CHECK(outcomes(r) == std::vector<Outcome>(3, Outcome::throttled));
+  for (const auto& x : r) {
+    CHECK(x.classification.retry_after == seconds(42));
+    CHECK_FALSE(x.has_part);
+    CHECK(x.part.error_code == "0x80072321");
+  }
+  r = read_batch_response(sent_batch(2), load_capture("gateway_503.http"), kConfig);
+  CHECK(outcomes(r) == std::vector<Outcome>(2, Outcome::transient));
+  CHECK(r[0].error.rfind("batch 503", 0) == 0);
+
+  BatchHttpResponse unauthorized{401, {{"Content-Type", "application/json"}}, "{\"error\":{\"code\":\"\",\"message\":\"token expired\"}}", false};
+  CHECK(outcomes(read_batch_response(sent_batch(2), unauthorized, kConfig)) ==
+        std::vector<Outcome>(2, Outcome::unauthorized));
+  unauthorized.after_token_refresh = true;
+  CHECK(outcomes(read_batch_response(sent_batch(2), unauthorized, kConfig)) ==
+        std::vector<Outcome>(2, Outcome::permanent));
+
+  BatchHttpResponse too_large{413, {}, "", false};
+  CHECK(outcomes(read_batch_response(sent_batch(2), too_large, kConfig)) ==
+        std::vector<Outcome>(2, Outcome::permanent));
+}
+
+TEST_CASE("reader: fewer parts than requests leaves the rest not processed") {
+  const auto r = read_batch_response(sent_batch(6), load_capture("dataverse_batch_200.http"), kConfig);
+  CHECK(outcomes(r) == std::vector<Outcome>{Outcome::created, Outcome::created, Outcome::created,
+                                            Outcome::created, Outcome::not_processed, Outcome::not_processed});
+}
+
+TEST_CASE("reader: more parts than requests: the extras are ignored") {
+  const auto r = read_batch_response(sent_batch(2), load_capture("dataverse_batch_200.http"), kConfig);
+  CHECK(outcomes(r) == std::vector<Outcome>(2, Outcome::created));
+}
+
+TEST_CASE("reader: a body cut off before its closing delimiter drops the last part") {
+  auto resp = load_capture("dataverse_continue_200.http");
+  resp.body = resp.body.substr(0, resp.body.find("b181a991"));  // inside the third part
+  const auto parsed = parse_batch_response("", resp.body);
+  CHECK(parsed.parts.size() == 2);
+  CHECK(parsed.error.find("closing delimiter") != std::string::npos);
+  const auto r = read_batch_response(sent_batch(3), resp, kConfig);
+  CHECK(outcomes(r) == std::vector<Outcome>{Outcome::permanent, Outcome::created, Outcome::not_processed});
+}
+
+TEST_CASE("reader: 2xx without a readable batch body: outcome unknown, transient") {
+  BatchHttpResponse garbage{200, {{"Content-Type", "text/plain"}}, "hello", false};
+  CHECK(outcomes(read_batch_response(sent_batch(2), garbage, kConfig)) ==
+        std::vector<Outcome>(2, Outcome::transient));
+  BatchHttpResponse empty{200, {}, "", false};
+  CHECK(outcomes(read_batch_response(sent_batch(1), empty, kConfig)) ==
+        std::vector<Outcome>{Outcome::transient});
+  BatchHttpResponse no_parts{200, {{"Content-Type", "multipart/mixed; boundary=b"}}, "--b--\r\n", false};
+  CHECK(outcomes(read_batch_response(sent_batch(2), no_parts, kConfig)) ==
+        std::vector<Outcome>(2, Outcome::not_processed));
+}
+
+TEST_CASE("reader: preamble, epilogue, transport padding, folded headers, odd spacing") {
+  const std::string body =
+      "This is a preamble\r\n"
+      "--b1 \t\r\n"
+      "content-type:   application/http\r\n"
+      "\r\n"
+      "HTTP/1.1 204 No Content\r\n"
+      "OData-EntityId:\r\n"
+      " https://h/api/data/v9.2/VendorInvoices(aaaa)\r\n"
+      "\r\n"
+      "\r\n"
+      "--b1\r\n"
+      "Content-Type: application/http\r\n"
+      "\r\n"
+      "\r\n"
+      "http/1.1 412 Precondition Failed\r\n"
+      "CONTENT-TYPE : application/json\r\n"
+      "\r\n"
+      "  {\"error\": {\"code\": \"0x80040237\", \"message\": \"exists\"}}  \r\n"
+      "--b1--\r\n"
+      "epilogue --b1\r\n";
+  const auto parsed = parse_batch_response("Multipart/Mixed ; Boundary = \"b1\"", body);
+  CHECK(parsed.error.empty());
+  REQUIRE(parsed.parts.size() == 2);
+  CHECK(parsed.parts[0].status == 204);
+  CHECK(parsed.parts[0].record_id == "aaaa");
+  CHECK(parsed.parts[1].status == 412);
+  CHECK(parsed.parts[1].error_code == "0x80040237");
+}
+
+TEST_CASE("reader: a boundary string inside a line is not a delimiter") {
+  const std::string body =
+      "--b\r\nContent-Type: application/http\r\n\r\nHTTP/1.1 400 Bad Request\r\n\r\n"
+      "{\"error\":{\"code\":\"x\",\"message\":\"see --b and --b-- here\"}}\r\n--b--\r\n";
+  const auto parsed = parse_batch_response("multipart/mixed; boundary=b", body);
+  REQUIRE(parsed.parts.size() == 1);
+  CHECK(parsed.parts[0].error_message == "see --b and --b-- here");
+}
+
+TEST_CASE("reader: atomic change set that failed rolls every request back") {
+  // Dataverse answers a failed change set with the failing request's response alone.
+  const std::string body =
+      "--batchresponse_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+      "HTTP/1.1 412 Precondition Failed\r\nContent-Type: application/json\r\n\r\n"
+      "{\"error\":{\"code\":\"0x80040237\",\"message\":\"A record with matching key values already exists.\"}}\r\n"
+      "--batchresponse_x--\r\n";
+  BatchHttpResponse resp{412, {{"Content-Type", "multipart/mixed; boundary=batchresponse_x"}}, body, false};
+  const auto r = read_batch_response(sent_batch(3, true), resp, kConfig);
+  // Nobody may be marked duplicate (= imported) on an unattributed failure.
+  CHECK(outcomes(r) == std::vector<Outcome>(3, Outcome::transient));
+  CHECK(r[1].error.find("rolled back") != std::string::npos);
+
+  // With the failure echoed by Content-ID, that request gets its own outcome.
+  const std::string cs =
+      "--batchresponse_y\r\nContent-Type: multipart/mixed; boundary=changesetresponse_y\r\n\r\n"
+      "--changesetresponse_y\r\nContent-Type: application/http\r\nContent-ID: 2\r\n\r\n"
+      "HTTP/1.1 412 Precondition Failed\r\n\r\n{\"error\":{\"code\":\"0x80040237\",\"message\":\"m\"}}\r\n"
+      "--changesetresponse_y--\r\n--batchresponse_y--\r\n";
+  BatchHttpResponse resp2{200, {{"Content-Type", "multipart/mixed; boundary=batchresponse_y"}}, cs, false};
+  const auto r2 = read_batch_response(sent_batch(3, true), resp2, kConfig);
+  CHECK(outcomes(r2) == std::vector<Outcome>{Outcome::transient, Outcome::duplicate, Outcome::transient});
+}
+
+TEST_CASE("reader: transport failures apply to every request") {
+  const auto r = results_for_transport_failure(sent_batch(3), TransportFailure::timeout, "deadline 30s");
+  CHECK(outcomes(r) == std::vector<Outcome>(3, Outcome::transient));
+  CHECK(r[2].error == "timeout: deadline 30s");
+  CHECK(r[2].content_id == "3");
+}
+
+TEST_CASE("reader helpers") {
+  CHECK(multipart_boundary("multipart/mixed; boundary=\"a b\"") == std::optional<std::string>("a b"));
+  CHECK(multipart_boundary("multipart/mixed;charset=utf-8;boundary=xyz") == std::optional<std::string>("xyz"));
+  CHECK_FALSE(multipart_boundary("application/json"));
+  CHECK_FALSE(multipart_boundary("multipart/mixed"));
+  CHECK_FALSE(multipart_boundary("multipart/mixed; boundary=\"\""));
+  CHECK(parse_retry_after(" 120 ") == seconds(120));
+  CHECK_FALSE(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"));
+  CHECK(parse_error_body("{\"error\":{\"code\":\"0x1\",\"message\":\"m\"}}") ==
+        std::pair<std::string, std::string>{"0x1", "m"});
+  CHECK(parse_error_body("<html>") == std::pair<std::string, std::string>{});
+  CHECK(parse_error_body("{\"error\":\"flat\"}") == std::pair<std::string, std::string>{});
+}
