@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
   seed_given = seed_opt->count() > 0;
 
   try {
+    // Logs go to stderr: stdout carries only the listening line.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("d365-sim"));
     spdlog::set_level(spdlog::level::from_str(log_level));
     ib::sim::SimOptions options;
     if (!config.empty()) options = ib::sim::load_options(config);

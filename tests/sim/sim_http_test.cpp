@@ -562,6 +562,12 @@ TEST_CASE("sim_http: inspection API: stats, records, reset, faults, limits; reco
   auto recs = json::parse(c.get("/_sim/records").body);
   REQUIRE(recs.at("VendorInvoices").as_array().size() == 2);
   CHECK(recs.at("VendorInvoices").as_array()[0].at("InvoiceNumber").as_string() == "1");
+  const auto in_process = sim.records();
+  REQUIRE(in_process.size() == 2);
+  CHECK(in_process[0].entity_set == "VendorInvoices");
+  CHECK(in_process[0].key == std::vector<std::string>{"I", "1"});
+  CHECK(in_process[0].id.size() == 36);
+  CHECK(json::parse(in_process[1].json).at("InvoiceNumber").as_string() == "2");
 
   CHECK(c.request("PUT", "/_sim/faults", R"({"nonsense":1})").status == 400);
   auto f = c.request("PUT", "/_sim/faults", R"({"request_latency_ms":1})");
