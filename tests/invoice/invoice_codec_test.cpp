@@ -170,6 +170,13 @@ TEST_CASE("decode_protobuf: same record, same rules") {
   msg.mutable_lines(0)->clear_amount();
   CHECK(decode_protobuf(msg.SerializeAsString(), {}).error().message == "lines[0].amount: missing");
   CHECK(decode_protobuf("\xff\xff\xff garbage", {}).error().message.rfind("payload: not a valid", 0) == 0);
+  msg.mutable_lines(0)->set_amount("1");
+  msg.set_invoice_number("AB\xc3(");
+  CHECK(decode_protobuf(msg.SerializeAsString(), {}).error().message == "invoice_number: invalid UTF-8 at byte 2");
+  msg.set_invoice_number("N");
+  msg.mutable_lines(0)->set_description("\xe2\x82");
+  CHECK(decode_protobuf(msg.SerializeAsString(), {}).error().message ==
+        "lines[0].description: invalid UTF-8 at byte 0");
 }
 
 TEST_CASE("DecodeConfig::validate reports every problem") {
