@@ -36,8 +36,9 @@ struct RequestResult {
 ///   requests not matched by id (Dataverse echoes Content-ID only inside change sets);
 /// - a request without a part is not_processed (never created);
 /// - a body with no parts at all is a whole-batch failure: its status (and Retry-After, and
-///   error code) classify every request; a 2xx without a readable batch body is transient
-///   (the outcome is unknown);
+///   error code) classify every request (a whole-batch 409/412 is never a duplicate:
+///   transient); a 2xx without a readable batch body is transient (outcome unknown), a
+///   readable batch body without parts is not_processed;
 /// - atomic batches: when some part failed, every request without its own (id-matched)
 ///   failure was rolled back: transient.
 /// Pure; any thread.
