@@ -20,9 +20,11 @@ void EventQueue::push(ConsumerEvent event) {
 }
 
 void EventQueue::notify(std::unique_lock<std::mutex>& lock) {
-  auto waiter = std::exchange(waiter_, nullptr);
+  // Post and release the waiter under the lock: the reader clears waiter_ under the same
+  // lock before next() returns, so its executor is alive while we post to it, and the
+  // timer is never destroyed on this thread after the reader's io_context is gone.
+  if (auto waiter = std::exchange(waiter_, nullptr)) waiter();
   lock.unlock();
-  if (waiter) waiter();
 }
 
 std::vector<ConsumerEvent> EventQueue::take(std::size_t max) {
@@ -46,8 +48,8 @@ asio::awaitable<std::vector<ConsumerEvent>> EventQueue::next(
     if (!events_.empty() || closed_ || std::exchange(woken_, false)) {
       timer.reset();
     } else {
-      // Runs on whichever thread pushes; the timer is touched only on the reader's
-      // executor. The cancel cannot overtake the async_wait below: the reader's
+      // Runs on whichever thread pushes, under mutex_; the timer is touched only on the
+      // reader's executor. The cancel cannot overtake the async_wait below: the reader's
       // (single-threaded) executor runs it only after this coroutine has suspended.
       waiter_ = [timer, ex] { asio::post(ex, [timer] { timer->cancel(); }); };
     }
