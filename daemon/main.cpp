@@ -1,13 +1,50 @@
 // invoice-bridge: the composition root. Parses the command line and hands each
 // command to lib/; nothing here is tested on its own.
+#include "app/d365_ports.hpp"
+#include "app/daemon.hpp"
+#include "app/daemon_config.hpp"
+#include "app/import_command.hpp"
+#include "config/config_source.hpp"
+#include "core/log.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #ifndef IB_VERSION
 #define IB_VERSION "unknown"
 #endif
+
+namespace {
+
+int run_daemon(const std::string& path) {
+  auto loaded = ib::app::load_daemon_config(path, ib::config::environment());
+  if (!loaded.problems.empty()) {
+    for (const auto& p : loaded.problems) std::fprintf(stderr, "invoice-bridge run: %s\n", p.c_str());
+    return 2;
+  }
+  ib::log::setup(loaded.config.log.format, loaded.config.log.level);
+  try {
+    auto factory = ib::app::make_d365_factory(loaded.config.d365);
+    ib::app::Daemon daemon(loaded.config, std::move(factory));
+    return daemon.run();
+  } catch (const std::exception& e) {
+    ib::log::error("startup failed", {{"error", e.what()}});
+    return 2;
+  }
+}
+
+int check_config(const std::string& path) {
+  auto loaded = ib::app::load_daemon_config(path, ib::config::environment());
+  for (const auto& p : loaded.problems) std::fprintf(stderr, "%s\n", p.c_str());
+  if (!loaded.problems.empty()) return 1;
+  std::puts("config OK");
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"invoice-bridge: imports vendor invoices from Kafka into Microsoft Dynamics 365 "
@@ -16,10 +53,38 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   app.footer("Run `invoice-bridge COMMAND --help` for a command's options. Docs: docs/cli.md");
 
-  CLI11_PARSE(app, argc, argv);
-  if (app.get_subcommands().empty()) {
-    std::puts(app.help().c_str());
-    return 0;
+  std::string run_config;
+  auto* run = app.add_subcommand("run", "Run the daemon: consume invoices from Kafka and import them into D365.");
+  run->add_option("--config", run_config, "YAML config file (docs/configuration.md)")->required();
+
+  std::string check_path;
+  auto* check = app.add_subcommand("check-config", "Check a config file: print every problem, exit 1 if any.");
+  check->add_option("--config", check_path, "YAML config file")->required();
+
+  ib::app::ImportOptions import_options;
+  bool no_progress = false;
+  auto* import = app.add_subcommand(
+      "import", "Import invoices from an NDJSON file (one JSON invoice a line) into D365, then exit.");
+  import->add_option("--config", import_options.config_path, "YAML config file (its d365/batch/send/retry keys)")
+      ->required();
+  import->add_option("INPUT", import_options.input, "NDJSON file, or - for stdin")->required();
+  import->add_option("--rejects", import_options.rejects_path,
+                     "where rejected lines go (NDJSON; default INPUT.rejects.ndjson)");
+  import->add_option("--summary-json", import_options.summary_json, "also write the summary as JSON to this file");
+  import->add_flag("--no-progress", no_progress, "no progress lines on stderr");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
   }
+  if (run->parsed()) return run_daemon(run_config);
+  if (check->parsed()) return check_config(check_path);
+  if (import->parsed()) {
+    import_options.progress = !no_progress;
+    return ib::app::import_command(import_options);
+  }
+  std::puts(app.help().c_str());
   return 0;
 }

@@ -98,6 +98,7 @@ void DaemonConfig::load(config::ConfigSource& s) {
   } else {
     metrics.port = static_cast<std::uint16_t>(port);
   }
+  d365.load(s);
 }
 
 std::vector<std::string> DaemonConfig::validate() const {
@@ -110,6 +111,7 @@ std::vector<std::string> DaemonConfig::validate() const {
   add("", dedup.validate());
   add("", pipeline.validate());
   add("", loop.validate());
+  add("", d365.validate());
   const std::vector<std::string> names{topics.input, topics.retry, topics.review};
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (names[i].empty()) problems.push_back("kafka.topics: topic names must not be empty");
