@@ -1,0 +1,151 @@
+// Integration: the daemon with the real D365 side (make_d365_factory: InvoiceCodecPort +
+// BatchSendPort + BeastTransport) against the in-process simulator, consuming from the real
+// Kafka broker: duplicates, conflicts with changed amounts, poison pills and injected 503s.
+#include "app/d365_ports.hpp"
+#include "app/daemon.hpp"
+#include "kafka/headers.hpp"
+#include "sim/simulator.hpp"
+#include "testing/kafka_env.hpp"
+#include "testing/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <librdkafka/rdkafkacpp.h>
+
+#include <map>
+#include <memory>
+#include <thread>
+
+using namespace std::chrono_literals;
+using namespace ib;
+
+namespace {
+
+void produce_all(const std::string& bootstrap, const std::string& topic,
+                 const std::vector<std::pair<std::string, std::string>>& records) {
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", bootstrap, err);
+  std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
+  REQUIRE(p);
+  for (const auto& [key, value] : records) {
+    REQUIRE(p->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                       const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0,
+                       nullptr) == RdKafka::ERR_NO_ERROR);
+  }
+  REQUIRE(p->flush(30000) == RdKafka::ERR_NO_ERROR);
+}
+
+// (value, review reason) of every message of `topic`, read from the start; waits for `expected`.
+std::vector<std::pair<std::string, std::string>> read_review(const std::string& bootstrap, const std::string& topic,
+                                                             std::size_t expected) {
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", bootstrap, err);
+  conf->set("group.id", topic + "-reader", err);
+  conf->set("auto.offset.reset", "earliest", err);
+  std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
+  REQUIRE(c);
+  c->subscribe({topic});
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  int quiet = 0;
+  while (std::chrono::steady_clock::now() < deadline && (out.size() < expected || quiet < 4)) {
+    std::unique_ptr<RdKafka::Message> m(c->consume(250));
+    if (m->err() != RdKafka::ERR_NO_ERROR) {
+      if (out.size() >= expected) ++quiet;
+      continue;
+    }
+    std::string reason;
+    if (auto* h = m->headers()) {
+      for (const auto& hd : h->get_all()) {
+        if (hd.key() == kafka::header::kReviewReason) {
+          reason.assign(static_cast<const char*>(hd.value()), hd.value_size());
+        }
+      }
+    }
+    out.emplace_back(std::string(static_cast<const char*>(m->payload()), m->len()), reason);
+  }
+  c->close();
+  return out;
+}
+
+std::string invoice_json(int i, const std::string& amount) {
+  return R"({"vendor_account":"V1","invoice_number":"INV-)" + std::to_string(i) +
+         R"(","company":"ACME","invoice_date":"2026-11-01","currency":"EUR","amount":)" + amount + "}";
+}
+
+}  // namespace
+
+TEST_CASE("daemon + simulator: every unique valid invoice created once; conflicts and poison pills reviewed",
+          "[app][daemon][integration]") {
+  const auto bootstrap = ib::testing::real_kafka_bootstrap();
+  const auto name = ib::testing::unique_topic("daemon-sim");
+  ib::testing::TempDir dir;
+
+  sim::SimOptions o;
+  o.faults.operation_error_probability = 0.03;
+  o.faults.error_statuses = {503};
+  sim::Simulator sim(o);
+
+  // 300 unique; 20% more copies: 40 with the same content (amount spelt differently), 20 with
+  // a changed amount (conflicts); 2% poison pills.
+  constexpr int kUnique = 300;
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < kUnique; ++i) records.emplace_back("ACME|V1|INV-" + std::to_string(i), invoice_json(i, "100.50"));
+  for (int i = 0; i < 40; ++i) records.emplace_back("ACME|V1|INV-" + std::to_string(i * 7), invoice_json(i * 7, "100.5"));
+  for (int i = 0; i < 20; ++i) {
+    records.emplace_back("ACME|V1|INV-" + std::to_string(i * 11 + 1), invoice_json(i * 11 + 1, "123.45"));
+  }
+  for (int i = 0; i < 7; ++i) records.emplace_back("poison", i % 2 ? "\xff\xfe not utf-8" : "{\"amount\":");
+  produce_all(bootstrap, name, records);
+
+  app::DaemonConfig c;
+  c.consumer.bootstrap_servers = c.producer.bootstrap_servers = bootstrap;
+  c.consumer.group_id = name + "-group";
+  c.topics.input = name;
+  c.topics.retry = name + ".retry";
+  c.topics.review = name + ".review";
+  c.consumer.topics = {c.topics.input, c.topics.retry};
+  c.consumer.session_timeout = 10s;
+  c.loop.retry_topic = c.topics.retry;
+  c.loop.drain_timeout = 10s;
+  c.dedup.path = dir.path();
+  c.metrics.address = "127.0.0.1";
+  c.metrics.port = 0;
+  c.pipeline.batch.linger = 10ms;
+  c.pipeline.backoff.initial = 200ms;
+  c.pipeline.backoff.max_delay = 1s;
+  c.pipeline.backoff.max_attempts = 8;  // 3% faults per try: none may run out of retries
+  c.d365.base_url = sim.base_url();
+  c.d365.mapping.lines_format = invoice::LinesFormat::omit;
+  c.d365.request_deadline = 20s;
+  REQUIRE(c.validate().empty());
+
+  app::Daemon daemon(c, app::make_d365_factory(c.d365));
+  int rc = -1;
+  std::thread t([&] { rc = daemon.run(false); });
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (sim.stats().creates < kUnique && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto review = read_review(bootstrap, c.topics.review, 27);
+  daemon.request_stop();
+  t.join();
+  CHECK(rc == 0);
+
+  const auto stats = sim.stats();
+  CHECK(stats.creates == kUnique);
+  CHECK(stats.records == kUnique);
+  REQUIRE_FALSE(stats.creates_per_key_histogram.empty());
+  CHECK(stats.creates_per_key_histogram.rbegin()->first == 1);
+  CHECK(stats.keys_created_more_than_once.empty());
+
+  std::map<std::string, int> reasons;
+  for (const auto& [value, reason] : review) ++reasons[reason];
+  CHECK(review.size() == 27);
+  CHECK(reasons["invalid"] == 7);
+  CHECK(reasons["conflict"] == 20);
+  for (const auto& [value, reason] : review) {
+    if (reason == "conflict") CHECK(value.find("123.45") != std::string::npos);
+  }
+}
