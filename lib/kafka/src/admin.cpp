@@ -2,6 +2,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
+#include <thread>
+
 #include <memory>
 #include <stdexcept>
 
@@ -104,7 +107,37 @@ boost::system::result<void, AdminError> ensure_topics(const Properties& properti
         (msg != nullptr ? msg : rd_kafka_err2str(code)));
   }
   if (!problems.empty()) return AdminError{problems};
-  return {};
+
+  // CreateTopics answers before every partition has a leader. A consumer that subscribes
+  // in that window can leave a partition unfetched (seen with librdkafka 2.0.2: the first
+  // message of one new retry partition was never delivered), so wait for the leaders.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    bool ready = true;
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk.get(), 1, nullptr, &md, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ready = false;
+    } else {
+      for (const auto& t : topics) {
+        bool found = false;
+        for (int i = 0; i < md->topic_cnt; ++i) {
+          const auto& mt = md->topics[i];
+          if (t.name != mt.topic) continue;
+          found = mt.err == RD_KAFKA_RESP_ERR_NO_ERROR && mt.partition_cnt > 0;
+          for (int p = 0; found && p < mt.partition_cnt; ++p) {
+            found = mt.partitions[p].err == RD_KAFKA_RESP_ERR_NO_ERROR && mt.partitions[p].leader >= 0;
+          }
+        }
+        ready = ready && found;
+      }
+      rd_kafka_metadata_destroy(md);
+    }
+    if (ready) return {};
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return AdminError{"topics created, but not every partition has a leader yet"};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace ib::kafka

@@ -93,13 +93,19 @@ struct ConsumerLoop::Impl {
       log::warn("retry message without valid retry headers; treated as a first attempt",
                 {{"offset", std::to_string(in.offset)}, {"error", history.error().message}});
     }
-    auto& queue = held[tp];
-    if (queue.empty() && due_ms <= epoch_ms(clock.now())) {
+    // Only partitions that really hold a message get an entry (and a pause): resuming a
+    // partition that was never paused makes librdkafka 2.0.2 fetch from an older position,
+    // delivering messages again.
+    auto it = held.find(tp);
+    if (it == held.end() && due_ms <= epoch_ms(clock.now())) {
       ready.push_back(std::move(in));
       return;
     }
-    if (queue.empty()) consumer.pause({tp});
-    queue.push_back({std::move(in), due_ms});
+    if (it == held.end()) {
+      consumer.pause({tp});
+      it = held.emplace(tp, std::deque<Held>{}).first;
+    }
+    it->second.push_back({std::move(in), due_ms});
     ++held_count;
   }
 
