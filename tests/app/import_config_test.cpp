@@ -116,7 +116,7 @@ TEST_CASE("import_command: config + NDJSON file -> records, rejects, summary JSO
   const auto config = dir.path() / "config.yaml";
   write(config, "log: {level: warn, format: text}\n"
                 "retry: {initial: 10ms, max_delay: 50ms}\n"
-                "d365:\n  base_url: " + sim.base_url() + "\n  mapping: {lines_format: omit}\n");
+                "d365:\n  base_url: " + sim.base_url() + "\n");
   const auto input = dir.path() / "in.ndjson";
 
   SECTION("clean file: exit 0") {

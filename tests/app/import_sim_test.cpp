@@ -30,7 +30,9 @@ struct Input {
 
 std::string invoice_line(std::size_t i, const std::string& amount) {
   return R"({"vendor_account":"V-)" + std::to_string(i % 97) + R"(","invoice_number":"INV/)" + std::to_string(i) +
-         R"( 'x'","company":"ACME","invoice_date":"2026-11-01","currency":"EUR","amount":)" + amount + "}";
+         R"( 'x'","company":"ACME","invoice_date":"2026-11-01","currency":"EUR","amount":)" + amount +
+         // Tax and lines travel with the default mapping (Tax, Lines as JSON text).
+         R"(,"tax":"19.10","lines":[{"description":"Widgets","quantity":3,"amount":)" + amount + "}]}";
 }
 
 // `n` lines: ~10% exact or reformatted duplicates of earlier lines, ~1% conflicts (same key,
@@ -67,7 +69,6 @@ app::D365Config d365_config(const sim::Simulator& sim, odata::BatchFormat format
   c.base_url = sim.base_url();
   c.odata.format = format;
   c.odata.continue_on_error = continue_on_error;
-  c.mapping.lines_format = invoice::LinesFormat::omit;  // the simulator's entity has no Lines
   c.request_deadline = std::chrono::seconds(20);
   return c;
 }

@@ -26,7 +26,10 @@ struct EntitySetOptions {
       {"VendorAccount", PropertyType::String}, {"InvoiceNumber", PropertyType::String},
       {"Amount", PropertyType::Decimal},       {"Currency", PropertyType::String},
       {"InvoiceDate", PropertyType::Date},     {"DueDate", PropertyType::Date},
-      {"Company", PropertyType::String},       {"Description", PropertyType::String}};
+      {"Company", PropertyType::String},       {"Description", PropertyType::String},
+      // What invoice-bridge's default mapping sends besides the above: tax as a decimal,
+      // lines as a JSON string (docs/invoice-model.md).
+      {"Tax", PropertyType::Decimal},          {"Lines", PropertyType::String}};
   /// false (Dataverse): an undeclared property is a 400 `0x80060888`; true: stored as given.
   bool allow_unknown_properties = false;
 };
