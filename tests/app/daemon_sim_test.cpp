@@ -4,6 +4,7 @@
 // come back once the retry-partition stall of issue 6 is fixed.)
 #include "app/d365_ports.hpp"
 #include "app/daemon.hpp"
+#include "daemon_harness.hpp"
 #include "kafka/headers.hpp"
 #include "sim/simulator.hpp"
 #include "testing/kafka_env.hpp"
@@ -18,57 +19,9 @@
 
 using namespace std::chrono_literals;
 using namespace ib;
+using ib::testing::daemon::produce_all;
 
 namespace {
-
-void produce_all(const std::string& bootstrap, const std::string& topic,
-                 const std::vector<std::pair<std::string, std::string>>& records) {
-  std::string err;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", bootstrap, err);
-  std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
-  REQUIRE(p);
-  for (const auto& [key, value] : records) {
-    REQUIRE(p->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                       const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0,
-                       nullptr) == RdKafka::ERR_NO_ERROR);
-  }
-  REQUIRE(p->flush(30000) == RdKafka::ERR_NO_ERROR);
-}
-
-// (value, review reason) of every message of `topic`, read from the start; waits for `expected`.
-std::vector<std::pair<std::string, std::string>> read_review(const std::string& bootstrap, const std::string& topic,
-                                                             std::size_t expected) {
-  std::string err;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", bootstrap, err);
-  conf->set("group.id", topic + "-reader", err);
-  conf->set("auto.offset.reset", "earliest", err);
-  std::unique_ptr<RdKafka::KafkaConsumer> c(RdKafka::KafkaConsumer::create(conf.get(), err));
-  REQUIRE(c);
-  c->subscribe({topic});
-  std::vector<std::pair<std::string, std::string>> out;
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  int quiet = 0;
-  while (std::chrono::steady_clock::now() < deadline && (out.size() < expected || quiet < 4)) {
-    std::unique_ptr<RdKafka::Message> m(c->consume(250));
-    if (m->err() != RdKafka::ERR_NO_ERROR) {
-      if (out.size() >= expected) ++quiet;
-      continue;
-    }
-    std::string reason;
-    if (auto* h = m->headers()) {
-      for (const auto& hd : h->get_all()) {
-        if (hd.key() == kafka::header::kReviewReason) {
-          reason.assign(static_cast<const char*>(hd.value()), hd.value_size());
-        }
-      }
-    }
-    out.emplace_back(std::string(static_cast<const char*>(m->payload()), m->len()), reason);
-  }
-  c->close();
-  return out;
-}
 
 std::string invoice_json(int i, const std::string& amount) {
   return R"({"vendor_account":"V1","invoice_number":"INV-)" + std::to_string(i) +
@@ -125,7 +78,7 @@ TEST_CASE("daemon + simulator: every unique valid invoice created once; conflict
   while (sim.stats().creates < kUnique && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(50ms);
   }
-  const auto review = read_review(bootstrap, c.topics.review, 27);
+  const auto review = ib::testing::daemon::read_topic(bootstrap, c.topics.review, 27);
   daemon.request_stop();
   t.join();
   CHECK(rc == 0);
@@ -138,11 +91,12 @@ TEST_CASE("daemon + simulator: every unique valid invoice created once; conflict
   CHECK(stats.keys_created_more_than_once.empty());
 
   std::map<std::string, int> reasons;
-  for (const auto& [value, reason] : review) ++reasons[reason];
+  for (const auto& [value, headers] : review) {
+    const std::string reason(kafka::find_header(headers, kafka::header::kReviewReason).value_or(""));
+    ++reasons[reason];
+    if (reason == "conflict") CHECK(value.find("123.45") != std::string::npos);
+  }
   CHECK(review.size() == 27);
   CHECK(reasons["invalid"] == 7);
   CHECK(reasons["conflict"] == 20);
-  for (const auto& [value, reason] : review) {
-    if (reason == "conflict") CHECK(value.find("123.45") != std::string::npos);
-  }
 }
