@@ -31,7 +31,6 @@ struct Daemon::Impl {
   DaemonConfig config;
   D365Factory d365;
   asio::io_context ctx;
-  std::atomic<bool> running{false};
   pipeline::ConsumerLoop* loop = nullptr;  // valid while run() is in its io loop
   mutable std::mutex url_mutex;
   std::string url;
@@ -185,13 +184,11 @@ int Daemon::run(bool handle_signals) {
     s.loop = &loop;
   }
   ready = true;
-  s.running = true;
   sd_notify(0, "READY=1\nSTATUS=consuming");
   log::info("invoice-bridge running",
             {{"input_topic", cfg.topics.input}, {"group", cfg.consumer.group_id},
              {"metrics", server->url()}});
   s.ctx.run();
-  s.running = false;
   s.loop = nullptr;
   ready = false;
 

@@ -60,10 +60,7 @@ boost::asio::awaitable<std::optional<std::string>> KafkaPublishPort::to_review(
                                                                : record.error + "\n" + record.body;
   info.origin = origin_of(original);
   if (kafka::has_retry_history(original.headers)) {
-    if (auto h = kafka::decode_retry(original.headers)) {
-      info.retry = *h;
-      info.replay_count = 0;
-    }
+    if (auto h = kafka::decode_retry(original.headers)) info.retry = *h;
   }
   if (auto previous = kafka::decode_review(original.headers)) {
     info.replay_count = previous->replay_count;  // a replayed message keeps its count

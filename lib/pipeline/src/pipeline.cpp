@@ -60,7 +60,6 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   bool linger_armed = false;
   bool pause_armed = false;
   int in_flight = 0;
-  int publishing = 0;
   std::size_t backlog = 0;  // submitted, not yet done (followers included)
   bool failed = false;
   // Keys queued or in flight, to collapse later copies onto the first.
@@ -109,12 +108,10 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   // Sends `msg` to the retry or review topic; done once acknowledged.
   void publish(InMessage msg, std::variant<RetryRecord, ReviewRecord> record, Outcome outcome,
                std::function<void()> on_acked) {
-    ++publishing;
     auto self = shared_from_this();
     asio::co_spawn(executor, publish_one(self, std::move(msg), std::move(record)),
                    [self, outcome, on_acked = std::move(on_acked)](
                        std::exception_ptr e, std::optional<std::string> error) {
-                     --self->publishing;
                      if (e) {
                        try {
                          std::rethrow_exception(e);
