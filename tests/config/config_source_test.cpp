@@ -95,6 +95,20 @@ TEST_CASE("environment variables override any key, and are parsed as YAML", "[co
   CHECK(max_conn == 16);
   CHECK(size == 50);
   CHECK(props.at("sasl.username") == "bob");
+  CHECK(src.unknown_keys().empty());
+}
+
+TEST_CASE("an override that matches no key is reported; other IB_ variables are not ours",
+          "[config][unit]") {
+  ConfigSource src("batch:\n  size: 1\n", "test.yaml",
+                   {{"IB_BATCH__SIZE", "5"},
+                    {"IB_BATCH__SIEZ", "7"},
+                    {"IB_BUILD_DIR", "build"},
+                    {"OTHER__THING", "x"}});
+  int size = 0;
+  src.read("batch.size", size);
+  CHECK(size == 5);
+  CHECK(src.unknown_keys() == std::vector<std::string>{"environment variable IB_BATCH__SIEZ"});
 }
 
 TEST_CASE("every problem is reported at once, naming the key and its source", "[config][unit]") {

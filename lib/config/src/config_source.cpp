@@ -316,6 +316,19 @@ std::vector<std::string> ConfigSource::unknown_keys() const {
     }
     if (!known) unknown.push_back(leaf);
   }
+  // Overrides that match no key (a misspelt IB_SECTION__KEY would otherwise be ignored
+  // silently). Only names with the section separator: other IB_* variables are not ours.
+  for (const auto& [name, value] : impl_->env) {
+    if (name.rfind(impl_->env_prefix, 0) != 0 || name.find("__") == std::string::npos) continue;
+    bool known = false;
+    for (const auto& read : impl_->read_keys) {
+      if (env_name(impl_->env_prefix, read) == name) {
+        known = true;
+        break;
+      }
+    }
+    if (!known) unknown.push_back("environment variable " + name);
+  }
   return unknown;
 }
 

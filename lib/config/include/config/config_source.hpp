@@ -70,8 +70,10 @@ public:
   /// One of `allowed`; anything else is a problem listing them.
   void read_enum(std::string_view key, std::string& out, const std::vector<std::string>& allowed);
 
-  /// Keys present in the file (leaves, dotted) that no read asked for. Maps read as a
-  /// whole count as read with everything below them.
+  /// Keys present in the file (leaves, dotted) that no read asked for, then override
+  /// variables (prefix + a name with `__`) that match no key read, as
+  /// `environment variable NAME`. Maps read as a whole count as read with everything
+  /// below them.
   std::vector<std::string> unknown_keys() const;
 
 private:
