@@ -115,9 +115,12 @@ public:
   std::vector<std::pair<InMessage, RetryRecord>> retries;
   std::vector<std::pair<InMessage, ReviewRecord>> reviews;
   std::optional<std::string> fail;
+  // Runs before a retry is acknowledged (e.g. the consumer already delivering it).
+  std::function<void(const InMessage&, const RetryRecord&)> before_retry_ack;
 
   asio::awaitable<std::optional<std::string>> to_retry(InMessage m, RetryRecord r) override {
     if (fail) co_return fail;
+    if (before_retry_ack) before_retry_ack(m, r);
     retries.emplace_back(std::move(m), std::move(r));
     co_return std::nullopt;
   }
@@ -275,6 +278,33 @@ TEST_CASE("transient failures go to the retry topic with backoff, then to review
   CHECK(o[Outcome::exhausted] == 1);
   // Still pending in the store: a later duplicate answer will be "recovered".
   CHECK(h.store.entries.at("A").state == StoreState::pending);
+}
+
+TEST_CASE("a retry message consumed before its own produce is acknowledged is not lost",
+          "[pipeline][unit]") {
+  // The retry topic can hand the retry back while the message that produced it is still
+  // active (waiting for the broker's acknowledgement). It must wait for its key, not be
+  // collapsed onto its parent as a copy (which would finish it and lose the retry).
+  Harness h;
+  h.sender.script["A"] = {answer(SendResult::transient, 503)};  // then created
+  h.publisher.before_retry_ack = [&](const InMessage& m, const RetryRecord& r) {
+    InMessage retry = m;
+    retry.topic = "invoices.retry";
+    retry.offset = 0;
+    retry.attempt = r.next_attempt;
+    h.pipeline->submit({retry});
+  };
+  h.run({h.msg("A|f")});
+
+  CHECK(h.sender.sends.at("A") == 2);
+  CHECK(h.publisher.retries.size() == 1);
+  auto o = h.outcomes();
+  CHECK(o[Outcome::retried] == 1);
+  CHECK(o[Outcome::imported] == 1);
+  CHECK(o[Outcome::duplicate] == 0);
+  CHECK(h.done.size() == 2);
+  CHECK(h.store.entries.at("A").state == StoreState::imported);
+  CHECK(h.pipeline->backlog() == 0);
 }
 
 TEST_CASE("throttled and not-processed invoices are resent without spending a retry",

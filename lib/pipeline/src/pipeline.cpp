@@ -4,6 +4,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -64,6 +65,11 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   bool failed = false;
   // Keys queued or in flight, to collapse later copies onto the first.
   std::unordered_map<std::string, ItemPtr> active;
+  // Retry-topic messages whose key was active when they arrived, admitted once it is not.
+  // A retry message can arrive before its own parent's produce is acknowledged (the
+  // parent is still active then): collapsing it onto the parent would finish it with the
+  // parent's outcome and lose the retry.
+  std::unordered_map<std::string, std::vector<ItemPtr>> parked;
 
   Impl(asio::any_io_executor ex, PipelineConfig cfg, InvoiceCodec& c, StorePort& s, SendPort& snd,
        PublishPort& p, core::Clock& clk, PipelineEvents ev, std::optional<std::uint64_t> seed)
@@ -90,15 +96,28 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
 
   // The item's own outcome, then its followers as upstream duplicates.
   void complete(const ItemPtr& item, Outcome outcome) {
-    if (auto it = active.find(item->decoded.dedup_key); it != active.end() && it->second == item) {
-      active.erase(it);
-    }
+    release(item);
     finish(item->msg, outcome, item->revoked);
     if (!item->followers.empty()) {
       std::vector<std::string> keys(item->followers.size(), item->decoded.dedup_key);
       store.record_duplicates(keys);
       for (const auto& f : item->followers) finish(f, Outcome::duplicate, item->revoked);
     }
+  }
+
+  // The item no longer holds its key: messages parked behind it are admitted (later, on
+  // the executor, so that callers iterating over items are not re-entered).
+  void release(const ItemPtr& item) {
+    const auto& key = item->decoded.dedup_key;
+    if (auto it = active.find(key); it != active.end() && it->second == item) active.erase(it);
+    if (active.count(key) != 0) return;
+    auto p = parked.find(key);
+    if (p == parked.end()) return;
+    auto items = std::move(p->second);
+    parked.erase(p);
+    asio::post(executor, [self = shared_from_this(), items = std::move(items)]() mutable {
+      if (!self->failed) self->admit_items(std::move(items));
+    });
   }
 
   std::chrono::milliseconds retry_delay(int attempt) {
@@ -172,15 +191,27 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
       item->decoded = std::move(std::get<Decoded>(result));
       decoded.push_back(std::move(item));
     }
+    admit_items(std::move(decoded));
+  }
 
+  // Decoded items (counted in the backlog) from collapse to the batcher.
+  void admit_items(std::vector<ItemPtr> decoded) {
     // Collapse copies of a key already active (queued or in flight) or earlier in this group.
     std::vector<ItemPtr> leaders;
     for (auto& item : decoded) {
+      if (item->revoked) {  // parked while its partition was revoked: not ours any more
+        if (--backlog == 0) idle_timer.cancel();
+        continue;
+      }
       const auto& key = item->decoded.dedup_key;
       auto it = active.find(key);
       if (it == active.end()) {
         active.emplace(key, item);
         leaders.push_back(item);
+        continue;
+      }
+      if (item->msg.attempt > 0) {
+        parked[key].push_back(std::move(item));
         continue;
       }
       const auto& leader = it->second;
@@ -226,7 +257,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
         case Admission::conflict:
           log::warn("invoice differs from the imported one; sent to review",
                     {{"dedup_key", item->decoded.dedup_key}});
-          active.erase(item->decoded.dedup_key);
+          release(item);
           {
             // Followers of a conflicting leader are copies of the same conflicting content.
             auto followers = std::move(item->followers);
@@ -302,9 +333,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
       // Revoked items are dropped here: not sent, not reported.
       std::erase_if(batch, [this](const ItemPtr& i) {
         if (!i->revoked) return false;
-        if (auto it = active.find(i->decoded.dedup_key); it != active.end() && it->second == i) {
-          active.erase(it);
-        }
+        release(i);
         backlog -= 1 + i->followers.size();
         return true;
       });
@@ -419,6 +448,9 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
       if (i->msg.topic == topic && i->msg.partition == partition) i->revoked = true;
     };
     for (auto& [key, item] : active) mark(item);
+    for (auto& [key, items] : parked) {
+      for (auto& item : items) mark(item);
+    }
   }
 };
 
