@@ -130,7 +130,10 @@ TEST_CASE("a review message carries reason, D365 answer and retry history", "[ap
   CHECK(info->d365_error.find("0x0") != std::string::npos);
   CHECK(info->origin == ib::kafka::Origin{"invoices", 3, 42});
   REQUIRE(info->retry);
-  CHECK(info->retry->attempt == 3);
+  // Every attempt made, the last one included, and that attempt's answer.
+  CHECK(info->retry->attempt == 4);
+  CHECK(info->retry->last_status == 503);
+  CHECK(info->retry->last_error == "Service Unavailable");
 }
 
 TEST_CASE("a failed delivery is reported, never swallowed", "[app][unit]") {

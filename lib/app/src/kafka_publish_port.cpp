@@ -2,6 +2,8 @@
 
 #include "kafka/headers.hpp"
 
+#include <algorithm>
+
 namespace ib::app {
 
 namespace {
@@ -60,7 +62,16 @@ boost::asio::awaitable<std::optional<std::string>> KafkaPublishPort::to_review(
                                                                : record.error + "\n" + record.body;
   info.origin = origin_of(original);
   if (kafka::has_retry_history(original.headers)) {
-    if (auto h = kafka::decode_retry(original.headers)) info.retry = *h;
+    if (auto h = kafka::decode_retry(original.headers)) {
+      // The history as of the attempt that sent it here: every attempt made, and the
+      // last attempt's answer (the retry headers still describe the one before).
+      info.retry = *h;
+      info.retry->attempt = std::max(record.attempts, h->attempt);
+      if (record.status != 0 || !record.error.empty()) {
+        info.retry->last_status = record.status;
+        info.retry->last_error = record.error;
+      }
+    }
   }
   if (auto previous = kafka::decode_review(original.headers)) {
     info.replay_count = previous->replay_count;  // a replayed message keeps its count
