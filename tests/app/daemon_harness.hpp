@@ -7,6 +7,8 @@
 #include "testing/kafka_env.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
@@ -277,6 +279,44 @@ inline bool all_committed(const std::string& bootstrap, const std::string& group
     if (it == committed.end() || it->second < end) return false;
   }
   return true;
+}
+
+// GET `url` (http://host:port/path) over a plain socket; the response body, or "" on failure.
+inline std::string http_get(const std::string& url) {
+  const std::string prefix = "http://";
+  if (url.rfind(prefix, 0) != 0) return {};
+  const auto slash = url.find('/', prefix.size());
+  const auto hostport = url.substr(prefix.size(), slash - prefix.size());
+  const auto path = slash == std::string::npos ? std::string("/") : url.substr(slash);
+  const auto colon = hostport.rfind(':');
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  boost::system::error_code ec;
+  socket.connect({asio::ip::make_address(hostport.substr(0, colon), ec),
+                  static_cast<unsigned short>(std::stoi(hostport.substr(colon + 1)))},
+                 ec);
+  if (ec) return {};
+  const auto request = "GET " + path + " HTTP/1.0\r\nHost: " + hostport + "\r\n\r\n";
+  asio::write(socket, asio::buffer(request), ec);
+  std::string response;
+  char buf[8192];
+  for (;;) {
+    const auto n = socket.read_some(asio::buffer(buf), ec);
+    response.append(buf, n);
+    if (ec) break;
+  }
+  const auto body = response.find("\r\n\r\n");
+  return body == std::string::npos ? std::string() : response.substr(body + 4);
+}
+
+// The value of one Prometheus series (`name{labels}` exactly as exposed) in `text`; -1 if absent.
+inline double metric(const std::string& text, const std::string& series) {
+  std::size_t pos = 0;
+  while ((pos = text.find(series + " ", pos)) != std::string::npos) {
+    if (pos == 0 || text[pos - 1] == '\n') return std::stod(text.substr(pos + series.size() + 1));
+    pos += series.size();
+  }
+  return -1;
 }
 
 inline ib::app::D365Factory scripted(D365State& d365) {
