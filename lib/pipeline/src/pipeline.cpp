@@ -212,7 +212,8 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
     for (std::size_t i = 0; i < leaders.size(); ++i) {
       const auto& item = leaders[i];
       const auto& entry = entries.at(i);
-      switch (admit(entry.state, entry.fingerprint, item->decoded.fingerprint)) {
+      switch (admit(entry.state, entry.fingerprint, item->decoded.fingerprint,
+                    item->msg.replay_count > 0)) {
         case Admission::send:
         case Admission::resend:
           item->sent_before = entry.state == StoreState::pending;
