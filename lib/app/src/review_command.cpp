@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 
 namespace ib::app {
 
@@ -180,12 +181,17 @@ void print_full(std::ostream& out, const Entry& e, const std::string& topic) {
                        ", last status " + std::to_string(r.last_status) + ", last error " +
                        tool::one_line(r.last_error, 500));
     }
+    // The error line, then D365's error body (often JSON) on the next lines.
     out << "d365_error:\n";
-    if (auto parsed = parse_json(e.info->d365_error)) {
-      pretty(out, *parsed, 1);
-      out << '\n';
-    } else {
-      out << "  " << e.info->d365_error << '\n';
+    std::istringstream text(e.info->d365_error);
+    for (std::string line; std::getline(text, line);) {
+      out << "  ";
+      if (auto parsed = parse_json(line); parsed && (parsed->is_object() || parsed->is_array())) {
+        pretty(out, *parsed, 1);
+        out << '\n';
+      } else {
+        out << line << '\n';
+      }
     }
   } else {
     row("header_error", e.header_error);
