@@ -237,7 +237,7 @@ TEST_CASE("a rejected invoice, fixed and replayed, is imported once; a conflict 
   // The store now holds version B of C.
   const auto stored = store_get(config, c);
   CHECK(stored.rc == ib::app::kToolOk);
-  CHECK(stored.out.find("fingerprint  667042") != std::string::npos);  // "fpB"
+  CHECK(stored.out.find("fingerprint  fpB") != std::string::npos);
 }
 
 TEST_CASE("a conflict replayed while the daemon is stopped forgets its store entry",

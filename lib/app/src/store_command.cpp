@@ -17,7 +17,7 @@ json::object entry_json(std::string_view key, const dedup::Entry& e, std::chrono
   json::object o;
   o["key"] = key;
   o["state"] = dedup::to_string(e.state);
-  o["fingerprint"] = tool::hex(e.fingerprint);
+  o["fingerprint"] = tool::printable_or_hex(e.fingerprint);
   o["attempt"] = e.attempt;
   o["record_id"] = e.record_id;
   o["state_since"] = tool::iso_utc(e.state_since);
@@ -35,7 +35,7 @@ void print_entry(std::ostream& out, std::string_view key, const dedup::Entry& e,
   };
   row("key", std::string(key));
   row("state", std::string(dedup::to_string(e.state)));
-  row("fingerprint", tool::hex(e.fingerprint));
+  row("fingerprint", tool::printable_or_hex(e.fingerprint));
   row("attempt", std::to_string(e.attempt));
   row("record_id", e.record_id.empty() ? "-" : e.record_id);
   row("state_since", tool::iso_utc(e.state_since));

@@ -35,6 +35,13 @@ std::string hex(std::string_view bytes) {
   return out;
 }
 
+std::string printable_or_hex(std::string_view bytes) {
+  for (const char c : bytes) {
+    if (c < 0x20 || c > 0x7E) return hex(bytes);
+  }
+  return std::string(bytes);
+}
+
 std::string one_line(std::string_view text, std::size_t max) {
   std::string out;
   for (const char c : text) {

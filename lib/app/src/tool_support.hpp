@@ -20,6 +20,9 @@ namespace ib::app::tool {
 std::string iso_utc(core::Clock::TimePoint t);
 /// Lower-case hex of raw bytes.
 std::string hex(std::string_view bytes);
+/// The bytes as they are when all are printable ASCII (the daemon's fingerprints are hex
+/// text already), else their hex.
+std::string printable_or_hex(std::string_view bytes);
 /// Text safe for one terminal line: control bytes as `?`, cut to `max` bytes with `...`.
 std::string one_line(std::string_view text, std::size_t max);
 
