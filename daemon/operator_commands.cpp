@@ -13,9 +13,10 @@ OperatorCommands::OperatorCommands(CLI::App& app) {
   using ReviewAction = ib::app::ReviewOptions::Action;
 
   store_cmd_ = app.add_subcommand(
-      "store", "Inspect the dedup store (refused while a daemon holds it). Exit: 0 ok, 1 not found, "
-               "2 usage/config, 3 store in use or unreadable.");
+      "store", "Inspect the dedup store: stats, get, list, forget (not while a daemon holds it).");
   store_cmd_->require_subcommand(1);
+  store_cmd_->footer("Exit: 0 ok, 1 key not found / nothing forgotten, 2 usage or config, "
+                     "3 store held by a running daemon, missing or unreadable. Docs: docs/cli.md");
   auto* stats = store_cmd_->add_subcommand("stats", "Print the store's size estimates.");
   stats->callback([this] { store_.action = StoreAction::stats; });
   auto* get = store_cmd_->add_subcommand("get", "Print the entry of one dedup key.");
@@ -36,10 +37,11 @@ OperatorCommands::OperatorCommands(CLI::App& app) {
   }
 
   review_cmd_ = app.add_subcommand(
-      "review", "Read the manual-review topic and replay entries to the input topic (joins no "
-                "consumer group). Exit: 0 ok, 1 nothing found/selected, 2 usage/config, 3 Kafka "
-                "unreadable, 4 a replay delivery failed.");
+      "review", "The manual-review topic: list, show, replay entries to the input topic.");
   review_cmd_->require_subcommand(1);
+  review_cmd_->footer("Reads the topic without joining a consumer group. Exit: 0 ok, 1 no such "
+                      "entry / nothing selected, 2 usage or config, 3 Kafka unreadable, 4 a "
+                      "replay was not delivered. Docs: docs/cli.md");
   auto* rlist = review_cmd_->add_subcommand("list", "One line per review entry (PARTITION:OFFSET, key, "
                                                     "reason, D365 status, sends, origin, error).");
   rlist->add_option("--reason", review_.reason, "only this reason: invalid|conflict|rejected|exhausted");

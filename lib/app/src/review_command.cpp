@@ -388,7 +388,9 @@ int run_review_command(const DaemonConfig& config, const ReviewOptions& options,
   read.timeout = options.read_timeout;
   auto messages = kafka::read_topic_snapshot(config.topics.review, read);
   if (!messages) {
-    err << kPrefix << ": " << messages.error().message << '\n';
+    const auto it = read.properties.find("bootstrap.servers");
+    err << kPrefix << ": " << messages.error().message << " (bootstrap servers "
+        << (it == read.properties.end() ? std::string("not set") : it->second) << ")\n";
     return kToolUnavailable;
   }
   std::vector<Entry> entries;

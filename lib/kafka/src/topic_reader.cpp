@@ -75,6 +75,9 @@ boost::system::result<std::vector<Message>, TopicReadError> read_topic_snapshot(
     }
     return std::nullopt;
   };
+  // librdkafka's own log lines would bury the one error line the caller prints; the
+  // properties can turn them back on (log_level, debug).
+  (void)set("log_level", "2");
   for (const auto& [k, v] : options.properties) {
     if (auto problem = set(k, v)) {
       rd_kafka_conf_destroy(conf);
