@@ -261,6 +261,19 @@ TEST_CASE("a replayed message is sent despite an imported store entry; D365 deci
   CHECK_FALSE(h.fatal);
 }
 
+TEST_CASE("a replay collapsed onto an upstream copy of the same group is still sent",
+          "[pipeline][unit]") {
+  Harness h;
+  h.store.entries["A"] = {StoreState::imported, "f1"};
+  auto replay = h.msg("A|f1");
+  replay.replay_count = 2;
+  h.run({h.msg("A|f1"), std::move(replay)});
+  CHECK(h.sender.sends.at("A") == 1);
+  REQUIRE(h.done.size() == 2);
+  CHECK(h.outcomes()[Outcome::imported] == 1);
+  CHECK(h.outcomes()[Outcome::duplicate] == 1);
+}
+
 TEST_CASE("copies inside one group collapse: one send, the rest are duplicates or conflicts",
           "[pipeline][unit]") {
   Harness h;
