@@ -6,6 +6,7 @@
 #include "app/import_command.hpp"
 #include "config/config_source.hpp"
 #include "core/log.hpp"
+#include "operator_commands.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -73,12 +74,15 @@ int main(int argc, char** argv) {
   import->add_option("--summary-json", import_options.summary_json, "also write the summary as JSON to this file");
   import->add_flag("--no-progress", no_progress, "no progress lines on stderr");
 
+  const OperatorCommands operator_commands(app);  // store, review
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  if (auto rc = operator_commands.run()) return *rc;
   if (run->parsed()) return run_daemon(run_config);
   if (check->parsed()) return check_config(check_path);
   if (import->parsed()) {

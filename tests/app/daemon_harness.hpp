@@ -43,6 +43,7 @@ struct D365State {
   bool always_fail = false;          // every invoice answers 503
   int throttle_every = 0;            // every n-th request answers 429 as a whole
   std::chrono::milliseconds retry_after{200};
+  std::set<std::string> reject;      // keys answered 400 (permanent: manual review) while listed
   int sends = 0;
   int throttled = 0;
   std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> sent_at;  // per key
@@ -106,7 +107,12 @@ public:
       s_.sent_at[key].push_back(std::chrono::steady_clock::now());
       const bool fault = s_.always_fail ||
                          (s_.fail_every > 0 && s_.creates.count(key) == 0 && s_.sends % s_.fail_every == 0);
-      if (fault) {
+      if (s_.reject.count(key) != 0) {
+        a.result = SendResult::permanent;
+        a.status = 400;
+        a.error = "0x80040203: Invalid value for msdyn_vendoraccount";
+        a.body = R"({"error":{"code":"0x80040203","message":"Invalid value for msdyn_vendoraccount"}})";
+      } else if (fault) {
         if (s_.applied_then_failed) s_.creates[key]++;  // the write committed, the answer is lost
         a.result = SendResult::transient;
         a.status = 503;

@@ -150,3 +150,13 @@ TEST_CASE("the last header of a repeated name wins", "[kafka][unit]") {
   CHECK_FALSE(find_header(headers, "ib-nothing"));
   CHECK_FALSE(has_retry_history({{"x", "y"}}));
 }
+
+TEST_CASE("the replay count reads as 0 when missing or malformed", "[kafka][unit]") {
+  CHECK(replay_count({}) == 0);
+  CHECK(replay_count({{"ib-replay-count", "2"}}) == 2);
+  CHECK(replay_count({{"ib-replay-count", "1"}, {"ib-replay-count", "3"}}) == 3);  // last wins
+  CHECK(replay_count({{"ib-replay-count", ""}}) == 0);
+  CHECK(replay_count({{"ib-replay-count", "x1"}}) == 0);
+  CHECK(replay_count({{"ib-replay-count", "-4"}}) == 0);
+  CHECK(replay_count({{"ib-replay-count", "99999999999"}}) == 0);
+}

@@ -94,8 +94,9 @@ public:
 
 class Store : public StorePort {
 public:
+  StoreState state = StoreState::absent;  // what every lookup answers
   std::variant<std::vector<StoreEntry>, std::string> lookup(const std::vector<std::string>& k) override {
-    return std::vector<StoreEntry>(k.size());
+    return std::vector<StoreEntry>(k.size(), StoreEntry{state, "f"});
   }
   std::optional<std::string> mark_pending(const std::vector<Pending>&) override { return {}; }
   std::optional<std::string> mark_imported(const std::vector<Imported>&) override { return {}; }
@@ -289,4 +290,24 @@ TEST_CASE("a fatal consumer error stops the loop with its reason", "[pipeline][c
   REQUIRE(h.run_until([&] { return h.result.has_value(); }));
   REQUIRE(*h.result);
   CHECK((*h.result)->find("all brokers down") != std::string::npos);
+}
+
+TEST_CASE("an input message with ib-replay-count is sent again; the retry topic's is not a replay",
+          "[pipeline][consumer_loop][unit]") {
+  Harness h;
+  h.store.state = StoreState::imported;  // every key is already imported, same content
+  const auto now = ms(h.clock.now());
+  auto replayed_retry = retry_headers(1, now - 1);
+  replayed_retry.emplace_back("ib-replay-count", "1");
+  h.consumer.add("invoices", 0, 0, "REPLAYED", {{"ib-replay-count", "1"}});
+  h.consumer.add("invoices", 0, 1, "UPSTREAM-COPY");
+  h.consumer.add("invoices", 0, 2, "ZERO", {{"ib-replay-count", "0"}});
+  h.consumer.add("invoices.retry", 0, 0, "RETRY-OF-REPLAY", replayed_retry);
+  h.start();
+  REQUIRE(h.run_until([&] {
+    return h.consumer.stored[{"invoices", 0}] == 3 && h.consumer.stored[{"invoices.retry", 0}] == 1;
+  }));
+  CHECK(h.sender.sent == std::vector<std::string>{"REPLAYED"});
+  h.loop->stop();
+  REQUIRE(h.run_until([&] { return h.result.has_value(); }));
 }

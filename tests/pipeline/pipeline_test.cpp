@@ -234,6 +234,49 @@ TEST_CASE("store hits cost no API call: same content is a duplicate, other conte
   CHECK(h.publisher.reviews[0].second.body.find("f1") != std::string::npos);
 }
 
+TEST_CASE("a replayed message is sent despite an imported store entry; D365 decides",
+          "[pipeline][unit]") {
+  Harness h;
+  h.store.entries["A"] = {StoreState::imported, "f1"};  // imported, then fixed in D365 and replayed
+  h.store.entries["B"] = {StoreState::imported, "f1"};  // still in D365: answers duplicate
+  h.store.entries["C"] = {StoreState::imported, "f0"};  // a conflict entry replayed after the fix
+  h.store.entries["D"] = {StoreState::imported, "f1"};  // an ordinary upstream copy, not replayed
+  h.sender.script["B"].push_back(answer(SendResult::duplicate, 412));
+  auto replay = [&](std::string value) {
+    auto m = h.msg(std::move(value));
+    m.replay_count = 1;
+    return m;
+  };
+  h.run({replay("A|f1"), replay("B|f1"), replay("C|f1"), h.msg("D|f1")});
+
+  CHECK(h.sender.sends.at("A") == 1);
+  CHECK(h.sender.sends.at("B") == 1);
+  CHECK(h.sender.sends.at("C") == 1);
+  CHECK(h.sender.sends.count("D") == 0);
+  std::map<std::string, Outcome> by_key;
+  for (const auto& [m, o] : h.done) by_key[m.value.substr(0, 1)] = o;
+  CHECK(by_key.at("A") == Outcome::imported);
+  CHECK(by_key.at("B") == Outcome::duplicate);  // not "recovered": we never had it pending
+  CHECK(by_key.at("C") == Outcome::imported);
+  CHECK(by_key.at("D") == Outcome::duplicate);
+  CHECK(h.store.entries.at("C").fingerprint == "f1");
+  CHECK(h.publisher.reviews.empty());
+  CHECK_FALSE(h.fatal);
+}
+
+TEST_CASE("a replay collapsed onto an upstream copy of the same group is still sent",
+          "[pipeline][unit]") {
+  Harness h;
+  h.store.entries["A"] = {StoreState::imported, "f1"};
+  auto replay = h.msg("A|f1");
+  replay.replay_count = 2;
+  h.run({h.msg("A|f1"), std::move(replay)});
+  CHECK(h.sender.sends.at("A") == 1);
+  REQUIRE(h.done.size() == 2);
+  CHECK(h.outcomes()[Outcome::imported] == 1);
+  CHECK(h.outcomes()[Outcome::duplicate] == 1);
+}
+
 TEST_CASE("copies inside one group collapse: one send, the rest are duplicates or conflicts",
           "[pipeline][unit]") {
   Harness h;

@@ -27,6 +27,30 @@ TEST_CASE("admission follows the store's state and the content fingerprint",
   }
 }
 
+TEST_CASE("a replay from manual review is sent again whatever the store says",
+          "[pipeline][routing][unit]") {
+  struct Row {
+    StoreState state;
+    const char* stored;
+    const char* fp;
+    Admission expected;
+  };
+  const Row rows[] = {
+      {StoreState::absent, "", "f1", Admission::send},
+      {StoreState::pending, "f1", "f1", Admission::resend},
+      // The store's verdict is what the operator asked to override: D365's alternate key
+      // still refuses a second create.
+      {StoreState::imported, "f1", "f1", Admission::send},
+      {StoreState::imported, "f0", "f1", Admission::send},
+  };
+  for (const auto& r : rows) {
+    INFO("state " << static_cast<int>(r.state) << " stored " << r.stored << " fp " << r.fp);
+    CHECK(admit(r.state, r.stored, r.fp, true) == r.expected);
+    // Without the replay mark the ordinary rule holds.
+    if (r.state == StoreState::imported) CHECK(admit(r.state, r.stored, r.fp, false) != Admission::send);
+  }
+}
+
 TEST_CASE("every D365 answer routes as the outcome table says", "[pipeline][routing][unit]") {
   struct Row {
     SendResult result;

@@ -73,9 +73,8 @@ boost::asio::awaitable<std::optional<std::string>> KafkaPublishPort::to_review(
       }
     }
   }
-  if (auto previous = kafka::decode_review(original.headers)) {
-    info.replay_count = previous->replay_count;  // a replayed message keeps its count
-  }
+  // A replayed message keeps its count (its review headers were stripped by the replay).
+  info.replay_count = kafka::replay_count(original.headers);
   kafka::OutgoingMessage out;
   out.topic = review_topic_;
   out.key = std::move(original.key);

@@ -151,6 +151,16 @@ std::optional<std::string_view> find_header(const Headers& headers, std::string_
   return std::nullopt;
 }
 
+int replay_count(const Headers& headers) {
+  const auto v = find_header(headers, header::kReplayCount);
+  if (!v || v->empty()) return 0;
+  int out = 0;
+  const auto* end = v->data() + v->size();
+  const auto [ptr, ec] = std::from_chars(v->data(), end, out);
+  if (ec != std::errc{} || ptr != end || out < 0 || out > 1'000'000) return 0;
+  return out;
+}
+
 bool has_retry_history(const Headers& headers) {
   return find_header(headers, header::kAttempt).has_value();
 }

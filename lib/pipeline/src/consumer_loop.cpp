@@ -82,6 +82,7 @@ struct ConsumerLoop::Impl {
     }
     auto in = to_in(std::move(m));
     if (!from_retry) {
+      in.replay_count = kafka::replay_count(in.headers);  // an operator's replay from review
       ready.push_back(std::move(in));
       return;
     }

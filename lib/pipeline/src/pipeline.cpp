@@ -34,6 +34,8 @@ struct Item {
   Decoded decoded;
   bool sent_before = false;
   bool revoked = false;
+  // The message, or a copy collapsed onto it before admission, is an operator's replay.
+  bool replayed = false;
   // Later copies with the same key and content, completed as duplicates with this one.
   std::vector<InMessage> followers;
 };
@@ -187,6 +189,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       auto item = std::make_shared<Item>();
+      item->replayed = m.replay_count > 0;
       item->msg = std::move(m);
       item->decoded = std::move(std::get<Decoded>(result));
       decoded.push_back(std::move(item));
@@ -216,6 +219,9 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
       }
       const auto& leader = it->second;
       if (leader->decoded.fingerprint == item->decoded.fingerprint) {
+        // A replay must not vanish behind an upstream copy admitted in this same group
+        // (a leader from an earlier group is already being sent).
+        leader->replayed = leader->replayed || item->replayed;
         leader->followers.push_back(std::move(item->msg));
       } else {
         log::warn("conflicting copy sent to review", {{"dedup_key", key}});
@@ -243,7 +249,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
     for (std::size_t i = 0; i < leaders.size(); ++i) {
       const auto& item = leaders[i];
       const auto& entry = entries.at(i);
-      switch (admit(entry.state, entry.fingerprint, item->decoded.fingerprint)) {
+      switch (admit(entry.state, entry.fingerprint, item->decoded.fingerprint, item->replayed)) {
         case Admission::send:
         case Admission::resend:
           item->sent_before = entry.state == StoreState::pending;

@@ -3,7 +3,8 @@
 namespace ib::pipeline {
 
 Admission admit(StoreState state, std::string_view stored_fingerprint,
-                std::string_view fingerprint) {
+                std::string_view fingerprint, bool replayed) {
+  if (replayed && state == StoreState::imported) return Admission::send;
   switch (state) {
     case StoreState::absent: return Admission::send;
     case StoreState::pending: return Admission::resend;

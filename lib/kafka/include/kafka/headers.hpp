@@ -27,6 +27,10 @@ inline constexpr std::string_view kReviewReason = "ib-review-reason";   // inval
 inline constexpr std::string_view kD365Status = "ib-d365-status";       // HTTP status, 0 = none
 inline constexpr std::string_view kD365Error = "ib-d365-error";         // error body
 inline constexpr std::string_view kReplayCount = "ib-replay-count";     // replays from review
+// Written by `invoice-bridge review replay` on the message it puts back on the input topic.
+inline constexpr std::string_view kReplayedFrom = "ib-replayed-from";     // review topic:partition:offset
+inline constexpr std::string_view kReplayedAt = "ib-replayed-at";         // ISO-8601 UTC
+inline constexpr std::string_view kReplayedReason = "ib-replayed-reason"; // the review reason
 /// Text values longer than this are cut (with a "...[truncated]" mark) so a huge error body
 /// cannot push the record over the broker's message.max.bytes.
 inline constexpr std::size_t kMaxTextBytes = 16 * 1024;
@@ -101,6 +105,10 @@ boost::system::result<RetryHistory, HeaderError> decode_retry(const Headers& hea
 
 /// Reads review info (and the retry history when an `ib-attempt` header is present).
 boost::system::result<ReviewInfo, HeaderError> decode_review(const Headers& headers);
+
+/// The value of `ib-replay-count`: how many times an operator replayed the message from
+/// manual review; 0 when the header is missing or not a number in [0, 1000000].
+int replay_count(const Headers& headers);
 
 /// The last value of header `name`, if any.
 std::optional<std::string_view> find_header(const Headers& headers, std::string_view name);

@@ -27,6 +27,10 @@ struct InMessage {
   std::string value;
   Headers headers;
   int attempt = 0;
+  /// How many times an operator replayed it from manual review (`ib-replay-count`). The
+  /// driver fills it for messages from the input topic only (0 for the retry topic: a
+  /// retry of a replay is an ordinary retry); > 0 makes admit() send it again.
+  int replay_count = 0;
 };
 
 /// A message that passed decoding and validation.

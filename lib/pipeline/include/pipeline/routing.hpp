@@ -24,8 +24,16 @@ enum class Admission {
 
 /// The admission rule (ARCHITECTURE.md, "Dedup, batch, send"). `stored_fingerprint` is
 /// the fingerprint kept with the entry (ignored when absent).
+///
+/// `replayed`: an operator put this message back on the input topic from manual review
+/// (`invoice-bridge review replay`, header `ib-replay-count` > 0) after fixing its cause.
+/// The store's `imported` verdict is then ignored and the invoice is sent again: the
+/// replay tool forgets the store entry itself when it can open the store, but while a
+/// daemon holds the store only the daemon can honour the replay. Nothing is created
+/// twice: D365's alternate key refuses a second create, and that answer counts as a
+/// duplicate. A pending entry stays `resend` (it already means "send again").
 Admission admit(StoreState state, std::string_view stored_fingerprint,
-                std::string_view fingerprint);
+                std::string_view fingerprint, bool replayed = false);
 
 /// One invoice's answer from D365, as the OData layer classified it.
 enum class SendResult {

@@ -1,0 +1,25 @@
+#pragma once
+// The operator commands `store` and `review` on the command line (CLI11); the work is in
+// lib/app (store_command.hpp, review_command.hpp).
+#include "app/review_command.hpp"
+#include "app/store_command.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+
+class OperatorCommands {
+public:
+  /// Adds `store` and `review` with their subcommands to `app`.
+  explicit OperatorCommands(CLI::App& app);
+  /// After parsing: the exit status of the operator command given, nullopt if none was.
+  std::optional<int> run() const;
+
+private:
+  std::string config_path_;
+  ib::app::StoreOptions store_;
+  ib::app::ReviewOptions review_;
+  CLI::App* store_cmd_ = nullptr;
+  CLI::App* review_cmd_ = nullptr;
+};

@@ -1,0 +1,176 @@
+#include "kafka/topic_reader.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+
+namespace ib::kafka {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+  void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+  void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
+};
+template <typename T>
+using Handle = std::unique_ptr<T, KafkaDeleter>;
+
+int remaining_ms(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::max<std::int64_t>(left.count(), 1));
+}
+
+Message copy_out(const rd_kafka_message_t& m, const std::string& topic) {
+  Message out;
+  out.topic = topic;
+  out.partition = m.partition;
+  out.offset = m.offset;
+  if (m.key) {
+    out.key.assign(static_cast<const char*>(m.key), m.key_len);
+    out.has_key = true;
+  }
+  if (m.payload) out.value.assign(static_cast<const char*>(m.payload), m.len);
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      out.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size)
+                                           : std::string());
+    }
+  }
+  rd_kafka_timestamp_type_t type{};
+  out.timestamp_ms = rd_kafka_message_timestamp(&m, &type);
+  return out;
+}
+
+}  // namespace
+
+void throw_exception_from_error(const TopicReadError& e, const boost::source_location&) {
+  throw std::runtime_error(e.message);
+}
+
+boost::system::result<std::vector<Message>, TopicReadError> read_topic_snapshot(
+    const std::string& topic, const TopicReadOptions& options) {
+  const auto deadline = Clock::now() + options.timeout;
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto set = [&](const std::string& k, const std::string& v) -> std::optional<std::string> {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      return "kafka property " + k + ": " + err;
+    }
+    return std::nullopt;
+  };
+  // librdkafka's own log lines would bury the one error line the caller prints; the
+  // properties can turn them back on (log_level, debug).
+  (void)set("log_level", "2");
+  for (const auto& [k, v] : options.properties) {
+    if (auto problem = set(k, v)) {
+      rd_kafka_conf_destroy(conf);
+      return TopicReadError{*problem};
+    }
+  }
+  // assign() needs a group id, but the partitions are assigned by hand: no join, no
+  // rebalance, no offset fetch (explicit start offsets) and no commit.
+  for (const auto& [k, v] : std::map<std::string, std::string>{
+           {"group.id", "invoice-bridge-tools-reader"},
+           {"enable.auto.commit", "false"},
+           {"enable.auto.offset.store", "false"},
+           {"enable.partition.eof", "true"},
+           {"auto.offset.reset", "earliest"},
+           {"allow.auto.create.topics", "false"}}) {
+    if (auto problem = set(k, v)) {
+      rd_kafka_conf_destroy(conf);
+      return TopicReadError{*problem};
+    }
+  }
+  Handle<rd_kafka_t> rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);  // rd_kafka_new owns conf only on success
+    return TopicReadError{std::string("cannot create a Kafka client: ") + err};
+  }
+  rd_kafka_poll_set_consumer(rk.get());
+
+  Handle<rd_kafka_topic_t> rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* raw_md = nullptr;
+  const auto md_err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw_md, remaining_ms(deadline));
+  Handle<const rd_kafka_metadata_t> md(raw_md);
+  if (md_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return TopicReadError{"cannot read the metadata of topic " + topic + ": " +
+                          rd_kafka_err2str(md_err)};
+  }
+  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const auto e = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    return TopicReadError{"topic " + topic + " cannot be read: " + rd_kafka_err2str(e)};
+  }
+
+  // The end of each partition now; the read stops there.
+  std::map<std::int32_t, std::int64_t> ends;  // partitions still to read -> high watermark
+  Handle<rd_kafka_topic_partition_list_t> assignment(rd_kafka_topic_partition_list_new(8));
+  for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+    const std::int32_t p = md->topics[0].partitions[i].id;
+    std::int64_t low = 0, high = 0;
+    const auto e = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &low, &high,
+                                                     remaining_ms(deadline));
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return TopicReadError{"cannot read the offsets of " + topic + " partition " +
+                            std::to_string(p) + ": " + rd_kafka_err2str(e)};
+    }
+    if (high <= low) continue;
+    ends[p] = high;
+    rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), p)->offset = low;
+  }
+  std::vector<Message> out;
+  if (ends.empty()) return out;
+  if (const auto e = rd_kafka_assign(rk.get(), assignment.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return TopicReadError{"cannot assign the partitions of " + topic + ": " + rd_kafka_err2str(e)};
+  }
+
+  std::map<std::int32_t, std::vector<Message>> by_partition;
+  std::string last_error;
+  while (!ends.empty() && Clock::now() < deadline) {
+    Handle<rd_kafka_message_t> m(rd_kafka_consumer_poll(rk.get(), std::min(remaining_ms(deadline), 200)));
+    if (!m) continue;
+    const auto it = ends.find(m->partition);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      // The offset of an EOF event is the next offset to fetch.
+      if (it != ends.end() && m->offset >= it->second) ends.erase(it);
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      last_error = rd_kafka_message_errstr(m.get());
+      continue;  // transient (broker down, coordinator...): librdkafka keeps trying
+    }
+    if (it == ends.end() || m->offset >= it->second) continue;
+    by_partition[m->partition].push_back(copy_out(*m, topic));
+    if (m->offset + 1 >= it->second) ends.erase(it);
+  }
+  rd_kafka_assign(rk.get(), nullptr);
+  rd_kafka_consumer_close(rk.get());
+  if (!ends.empty()) {
+    std::string msg = "timed out reading topic " + topic + " (partition " +
+                      std::to_string(ends.begin()->first) + " not read to its end)";
+    if (!last_error.empty()) msg += ": " + last_error;
+    return TopicReadError{msg};
+  }
+  for (auto& [p, messages] : by_partition) {
+    for (auto& m : messages) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace ib::kafka
