@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -234,6 +235,38 @@ inline int run_until(ib::app::DaemonConfig config, D365State& d365, const std::f
 // True when the group has committed every partition of `topics` up to its end: every
 // message consumed so far has a durable outcome (invariant 1's observable form). Reads the
 // group's offsets through the Admin API, so it never joins or disturbs the group.
+// The group's committed offsets by (topic, partition), read through the Admin API (never
+// joins or disturbs the group); nullopt when the broker does not answer.
+using TopicPartitionOffsets = std::map<std::pair<std::string, int>, std::int64_t>;
+inline std::optional<TopicPartitionOffsets> committed_offsets(const std::string& bootstrap,
+                                                              const std::string& group) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk(
+      rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err), &rd_kafka_destroy);
+  if (!rk) return std::nullopt;
+  std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
+      rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
+  rd_kafka_ListConsumerGroupOffsets_t* request = rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr);
+  rd_kafka_ListConsumerGroupOffsets(rk.get(), &request, 1, nullptr, queue.get());
+  rd_kafka_ListConsumerGroupOffsets_destroy(request);
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> ev(
+      rd_kafka_queue_poll(queue.get(), 10000), &rd_kafka_event_destroy);
+  if (!ev || rd_kafka_event_error(ev.get())) return std::nullopt;
+  const auto* result = rd_kafka_event_ListConsumerGroupOffsets_result(ev.get());
+  size_t n = 0;
+  const auto** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(result, &n);
+  TopicPartitionOffsets committed;
+  for (size_t g = 0; g < n; ++g) {
+    const auto* parts = rd_kafka_group_result_partitions(groups[g]);
+    for (int i = 0; parts && i < parts->cnt; ++i) {
+      committed[{parts->elems[i].topic, parts->elems[i].partition}] = parts->elems[i].offset;
+    }
+  }
+  return committed;
+}
+
 inline bool all_committed(const std::string& bootstrap, const std::string& group,
                           const std::vector<std::string>& topics) {
   char err[512];
@@ -261,25 +294,9 @@ inline bool all_committed(const std::string& bootstrap, const std::string& group
     }
   }
   rd_kafka_metadata_destroy(md);
-  // The group's committed offsets.
-  std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
-      rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
-  rd_kafka_ListConsumerGroupOffsets_t* request = rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr);
-  rd_kafka_ListConsumerGroupOffsets(rk.get(), &request, 1, nullptr, queue.get());
-  rd_kafka_ListConsumerGroupOffsets_destroy(request);
-  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> ev(
-      rd_kafka_queue_poll(queue.get(), 10000), &rd_kafka_event_destroy);
-  if (!ev || rd_kafka_event_error(ev.get())) return false;
-  const auto* result = rd_kafka_event_ListConsumerGroupOffsets_result(ev.get());
-  size_t n = 0;
-  const auto** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(result, &n);
-  std::map<std::pair<std::string, int>, std::int64_t> committed;
-  for (size_t g = 0; g < n; ++g) {
-    const auto* parts = rd_kafka_group_result_partitions(groups[g]);
-    for (int i = 0; parts && i < parts->cnt; ++i) {
-      committed[{parts->elems[i].topic, parts->elems[i].partition}] = parts->elems[i].offset;
-    }
-  }
+  const auto committed_or = committed_offsets(bootstrap, group);
+  if (!committed_or) return false;
+  const auto& committed = *committed_or;
   for (const auto& [tp, end] : ends) {
     const auto it = committed.find(tp);
     if (it == committed.end() || it->second < end) return false;

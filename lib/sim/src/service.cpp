@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -194,6 +195,8 @@ struct Record {
   json::object props;  // without the id property
   std::uint64_t seq = 0;
   std::uint64_t version = 1;
+  // When the record was created (or loaded): benchmarks measure latency to D365 from it.
+  std::chrono::system_clock::time_point created_at = std::chrono::system_clock::now();
 };
 
 struct EntitySet {
@@ -1469,7 +1472,7 @@ std::vector<SimRecord> Service::records() const {
     std::sort(rs.begin(), rs.end(), [](const Record* a, const Record* b) { return a->seq < b->seq; });
     for (const auto* r : rs)
       out.push_back(SimRecord{set->opt.name, r->id, r->key,
-                              dump(s_->to_json(*set, *r, nullptr, false))});
+                              dump(s_->to_json(*set, *r, nullptr, false)), r->created_at});
   }
   return out;
 }

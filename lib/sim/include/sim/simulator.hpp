@@ -4,6 +4,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -44,6 +45,7 @@ struct SimRecord {
   std::string id;                               ///< primary id (lower-case GUID)
   std::vector<std::string> key;                 ///< alternate key values, in key order
   std::string json;                             ///< the record as JSON, id property included
+  std::chrono::system_clock::time_point created_at;  ///< when it was created (or loaded)
 };
 
 /// A Dataverse-like OData service on Boost.Beast (see docs/simulator.md). All methods are
