@@ -89,7 +89,8 @@ int main(int argc, char** argv) {
         "--timeout", [&](const int& s) { demo_options.timeout = std::chrono::seconds(s); },
         "overall deadline in seconds (default 300)");
     d->add_option("--log-level", demo_options.log_level, "trace|debug|info|warn|error|critical|off (default warn)");
-    d->add_flag("--no-faults{false}", demo_options.faults, "no injected 503s, applied-then-failed or throttling");
+    d->add_flag_callback("--no-faults", [&] { demo_options.faults = false; },
+                         "no injected 503s, applied-then-failed answers or throttling");
     d->add_flag_callback("--no-progress", [&] { demo_options.progress = ib::demo::Progress::none; },
                          "no progress on stderr");
   }

@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <deque>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -172,13 +173,13 @@ public:
     const auto every = mode_ == Progress::refresh ? std::chrono::milliseconds(500) : interval_;
     if (!force && now < next_) return;
     next_ = now + every;
-    // The rate over the time since the previous line (the whole run for the first one).
-    const auto since = rate_at_ == Clock::time_point{} ? elapsed : now - rate_at_;
-    const double dt = std::chrono::duration<double>(since).count();
+    // The rate over the last ~2 s (outcomes arrive in bursts, one batch at a time).
     const auto done = c.final_outcomes();
-    const double rate = dt > 0 && done >= rate_done_ ? static_cast<double>(done - rate_done_) / dt : 0.0;
-    rate_at_ = now;
-    rate_done_ = done;
+    samples_.emplace_back(now, done);
+    while (samples_.size() > 1 && now - samples_.front().first > 2s) samples_.pop_front();
+    const double dt = std::chrono::duration<double>(now - samples_.front().first).count();
+    const double rate =
+        dt > 0 && done >= samples_.front().second ? static_cast<double>(done - samples_.front().second) / dt : 0.0;
     char line[256];
     std::snprintf(line, sizeof line,
                   "%6.1f s  %6.0f msg/s  imported %llu/%zu  duplicates %llu  retries %llu  in review %llu  "
@@ -188,7 +189,9 @@ public:
                   static_cast<unsigned long long>(c.duplicate), static_cast<unsigned long long>(c.retried),
                   static_cast<unsigned long long>(c.in_review()), static_cast<unsigned long long>(done), total);
     if (mode_ == Progress::refresh) {
-      err_ << "\r\033[K" << line << std::flush;
+      // The cursor goes back to the start: a log line written meanwhile replaces the
+      // progress line instead of being glued to its end; the next update redraws it.
+      err_ << "\r\033[K" << line << '\r' << std::flush;
       open_ = true;
     } else {
       err_ << "progress: " << line << '\n' << std::flush;
@@ -198,7 +201,7 @@ public:
   // A one-off event line (throttling starts...), kept above the refreshed line.
   void note(const std::string& text) {
     if (mode_ == Progress::none) return;
-    if (open_) err_ << "\r\033[K";
+    if (open_) err_ << "\033[K";
     err_ << text << '\n' << std::flush;
     next_ = {};  // redraw at the next update
     open_ = false;
@@ -214,8 +217,7 @@ private:
   Progress mode_;
   std::chrono::milliseconds interval_;
   Clock::time_point next_{};
-  Clock::time_point rate_at_{};
-  std::uint64_t rate_done_ = 0;
+  std::deque<std::pair<Clock::time_point, std::uint64_t>> samples_;
   bool open_ = false;
 };
 
@@ -486,7 +488,10 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   out << "  kafka:   librdkafka mock cluster at " << cluster->bootstrap_servers() << " (topics " << kInput << ", "
       << kRetry << ", " << kReview << ")\n";
   out << "  d365:    simulator at " << simulator->service_url();
-  if (options.faults) out << " (503s 3%, applied-then-failed 2%, one throttling period)";
+  if (options.faults) {
+    out << "\n           faults: 503 on 3% of requests and 0.5% of operations, applied-then-failed on 2% of\n"
+           "           requests and 0.3% of operations, one throttling period (429 + Retry-After)";
+  }
   out << '\n';
   out << "  store:   " << state->path().string() << (state->temporary() ? " (temporary)" : " (kept)") << '\n'
       << std::flush;
