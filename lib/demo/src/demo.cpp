@@ -103,6 +103,8 @@ Samples scrape(const std::string& base_url) {
     });
   });
   io.run_for(2s);
+  boost::system::error_code ignored;
+  socket.close(ignored);
   const auto body = response.find("\r\n\r\n");
   if (body == std::string::npos) return out;
   std::istringstream lines(response.substr(body + 4));
@@ -535,17 +537,25 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   app::Daemon daemon(c, app::make_d365_factory(c.d365));
   std::atomic<bool> daemon_ended{false};
   int daemon_rc = -1;
-  std::thread runner([&] {
-    daemon_rc = daemon.run(false);
-    daemon_ended = true;
-  });
-  auto stop_daemon = [&] {
-    daemon.request_stop();
-    if (runner.joinable()) runner.join();
-  };
+  // Joined on every way out; a stop asked for before the daemon's loop runs is queued on
+  // its io_context, so the join cannot wait for ever.
+  struct Runner {
+    app::Daemon& daemon;
+    std::thread thread;
+    void stop() {
+      if (!thread.joinable()) return;
+      daemon.request_stop();
+      thread.join();
+    }
+    ~Runner() { stop(); }
+  } runner{daemon, std::thread([&] {
+             daemon_rc = daemon.run(false);
+             daemon_ended = true;
+           })};
+  auto stop_daemon = [&] { runner.stop(); };
 
   std::string metrics_url;
-  while (metrics_url.empty() && !daemon_ended) {
+  while (metrics_url.empty() && !daemon_ended && Clock::now() < started + options.timeout) {
     std::this_thread::sleep_for(20ms);
     metrics_url = daemon.metrics_url();
   }
