@@ -462,7 +462,9 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   try {
     state = std::make_unique<StateDir>(options.state_dir);
     cluster = std::make_unique<kafka::MockCluster>(1);
-    // Created here: the mock cluster has no CreateTopics API (kafka::ensure_topics fails on it).
+    // Created here, and topics.create = false below: librdkafka 2.0.2's mock cluster has no
+    // CreateTopics API, so kafka::ensure_topics times out against it ("Failed while waiting
+    // for controller"), even for topics that exist.
     for (const char* topic : {kInput, kRetry, kReview}) cluster->create_topic(topic, kPartitions);
     sim::SimOptions so;
     so.seed = options.seed;
