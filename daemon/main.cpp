@@ -6,12 +6,14 @@
 #include "app/import_command.hpp"
 #include "config/config_source.hpp"
 #include "core/log.hpp"
+#include "demo/demo.hpp"
 #include "operator_commands.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <string>
 
 #ifndef IB_VERSION
@@ -75,6 +77,25 @@ int main(int argc, char** argv) {
   import->add_flag("--no-progress", no_progress, "no progress lines on stderr");
 
   const OperatorCommands operator_commands(app);  // store, review
+  ib::demo::DemoOptions demo_options;
+  auto* demo = app.add_subcommand(
+      "demo", "Run the whole job on embedded parts (mock Kafka, D365 simulator, temp store) and check the result.");
+  {
+    auto* d = demo;
+    d->add_option("--invoices", demo_options.invoices, "distinct valid invoices to generate (default 5000)");
+    d->add_option("--duplicates", demo_options.duplicate_percent, "upstream duplicates, percent (default 10)");
+    d->add_option("--seed", demo_options.seed, "seed of the stream and of the faults (default 1)");
+    d->add_option("--state-dir", demo_options.state_dir, "keep the dedup store here (default: a temp dir, removed)");
+    d->add_option("--metrics-port", demo_options.metrics_port, "metrics port on 127.0.0.1 (default 0: any free port)");
+    d->add_option_function<int>(
+        "--timeout", [&](const int& s) { demo_options.timeout = std::chrono::seconds(s); },
+        "overall deadline in seconds (default 300)");
+    d->add_option("--log-level", demo_options.log_level, "trace|debug|info|warn|error|critical|off (default warn)");
+    d->add_flag_callback("--no-faults", [&] { demo_options.faults = false; },
+                         "no injected 503s, applied-then-failed answers or throttling");
+    d->add_flag_callback("--no-progress", [&] { demo_options.progress = ib::demo::Progress::none; },
+                         "no progress on stderr");
+  }
 
   try {
     app.parse(argc, argv);
@@ -85,6 +106,7 @@ int main(int argc, char** argv) {
   if (auto rc = operator_commands.run()) return *rc;
   if (run->parsed()) return run_daemon(run_config);
   if (check->parsed()) return check_config(check_path);
+  if (demo->parsed()) return ib::demo::run_demo(demo_options, std::cout, std::cerr);
   if (import->parsed()) {
     import_options.progress = !no_progress;
     return ib::app::import_command(import_options);
