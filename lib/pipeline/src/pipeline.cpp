@@ -260,29 +260,26 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
           dup_keys.push_back(item->decoded.dedup_key);
           complete(item, Outcome::duplicate);
           break;
-        case Admission::conflict:
-          log::warn("invoice differs from the imported one; sent to review",
-                    {{"dedup_key", item->decoded.dedup_key}});
+        case Admission::conflict: {
+          const bool imported = entry.state == StoreState::imported;
+          const std::string why = imported ? "differs from the invoice already imported with this key"
+                                           : "differs from the version of this invoice still being sent";
+          const std::string versions = (imported ? "imported fingerprint " : "pending fingerprint ") +
+                                       entry.fingerprint + ", this fingerprint " + item->decoded.fingerprint;
+          log::warn("invoice differs from the stored version; sent to review",
+                    {{"dedup_key", item->decoded.dedup_key},
+                     {"stored_state", imported ? "imported" : "pending"}});
           release(item);
-          {
-            // Followers of a conflicting leader are copies of the same conflicting content.
-            auto followers = std::move(item->followers);
-            item->followers.clear();
-            review_message(item->msg,
-                           ReviewRecord{ReviewReason::conflict, 0,
-                                        "differs from the invoice already imported with this key",
-                                        "imported fingerprint " + entry.fingerprint +
-                                            ", this fingerprint " + item->decoded.fingerprint,
-                                        item->msg.attempt},
+          // Followers of a conflicting leader are copies of the same conflicting content.
+          auto followers = std::move(item->followers);
+          item->followers.clear();
+          review_message(item->msg, ReviewRecord{ReviewReason::conflict, 0, why, versions, item->msg.attempt},
+                         Outcome::conflict);
+          for (auto& f : followers) {
+            review_message(std::move(f), ReviewRecord{ReviewReason::conflict, 0, why, versions, 0},
                            Outcome::conflict);
-            for (auto& f : followers) {
-              review_message(std::move(f),
-                             ReviewRecord{ReviewReason::conflict, 0,
-                                          "differs from the invoice already imported with this key",
-                                          "imported fingerprint " + entry.fingerprint, 0},
-                             Outcome::conflict);
-            }
           }
+        }
           break;
       }
     }

@@ -17,9 +17,9 @@ enum class StoreState {
 /// What to do with a decoded invoice before any API call.
 enum class Admission {
   send,       ///< absent: mark pending, then send
-  resend,     ///< pending from an earlier attempt: send again; a duplicate answer means it had landed
+  resend,     ///< pending with the same content (an earlier attempt): send again; a duplicate answer means it had landed
   duplicate,  ///< imported with the same content: an upstream duplicate, no API call
-  conflict,   ///< imported with different content: manual review with both versions
+  conflict,   ///< imported or pending with different content: manual review with both versions
 };
 
 /// The admission rule (ARCHITECTURE.md, "Dedup, batch, send"). `stored_fingerprint` is
