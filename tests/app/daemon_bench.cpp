@@ -3,7 +3,7 @@
 // the simulator in this process over loopback HTTP. Not a ctest test.
 //
 //   daemon_bench --bootstrap HOST:PORT --binary build/daemon/invoice-bridge
-//                [--invoices N] [--rate R]
+//                [--invoices N] [--rate R] [--timeline]
 //
 // Without --rate: N invoices are produced first, then the daemon starts and drains them
 // (throughput). With --rate: the daemon runs first and invoices are produced at R per
@@ -34,6 +34,7 @@ struct Options {
   std::string binary;
   int invoices = 20000;
   double rate = 0;  // 0: produce everything first
+  bool timeline = false;
 };
 
 std::string invoice_json(int i) {
@@ -176,6 +177,13 @@ int run(const Options& o) {
     last = std::max(last, r.created_at);
   }
   const double span = std::chrono::duration<double>(last - first).count();
+  if (o.timeline) {  // creations per 100 ms window: shows stalls and bursts
+    std::printf("timeline (100 ms window: records created)\n");
+    std::map<long, int> per100;
+    for (const auto& r : sim.records()) per100[std::chrono::duration_cast<std::chrono::milliseconds>(r.created_at - first).count() / 100]++;
+    for (auto [k, v] : per100) std::printf("%ld:%d ", k, v);
+    std::printf("\n");
+  }
   std::printf("invoices            %d (%s)\n", o.invoices,
               o.rate > 0 ? ("produced at " + std::to_string(static_cast<int>(o.rate)) + "/s").c_str()
                          : "produced before the daemon started");
@@ -201,9 +209,14 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    const std::string value = argv[i + 1];
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--timeline") {
+      o.timeline = true;
+      continue;
+    }
+    if (i + 1 >= argc) break;
+    const std::string flag = argv[i++];
+    const std::string value = argv[i];
     if (flag == "--bootstrap") o.bootstrap = value;
     else if (flag == "--binary") o.binary = value;
     else if (flag == "--invoices") o.invoices = std::stoi(value);
@@ -214,7 +227,7 @@ int main(int argc, char** argv) {
     }
   }
   if (o.bootstrap.empty() || o.binary.empty()) {
-    std::fprintf(stderr, "usage: daemon_bench --bootstrap HOST:PORT --binary PATH [--invoices N] [--rate R]\n");
+    std::fprintf(stderr, "usage: daemon_bench --bootstrap HOST:PORT --binary PATH [--invoices N] [--rate R] [--timeline]\n");
     return 2;
   }
   try {

@@ -263,7 +263,7 @@ TEST_CASE("a paused partition is not fetched until resumed", "[kafka][integratio
   CHECK(member.messages.size() == 40);
 }
 
-TEST_CASE("a full queue pauses fetching; draining it resumes with nothing lost or repeated",
+TEST_CASE("a full queue stops consuming; draining it resumes with nothing lost or repeated",
           "[kafka][integration]") {
   const auto bootstrap = ib::testing::real_kafka_bootstrap();
   const auto topic = ib::testing::unique_topic("backpressure");
@@ -276,7 +276,7 @@ TEST_CASE("a full queue pauses fetching; draining it resumes with nothing lost o
   config.queue_resume_at = 5;
   config.properties["max.partition.fetch.bytes"] = "1024";
   RdKafkaConsumer consumer(config);
-  // Nobody drains: the poll thread must stop fetching near the capacity.
+  // Nobody drains: the poll thread must stop taking messages at the capacity.
   REQUIRE(eventually([&] { return consumer.backpressured(); }));
   const auto held = consumer.queued();
   CHECK(held >= 20);

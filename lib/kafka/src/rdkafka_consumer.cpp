@@ -111,7 +111,6 @@ struct RdKafkaConsumer::Impl final : RdKafka::RebalanceCb {
   // Guards the bookkeeping shared by the poll thread (rebalance) and the owner's calls.
   mutable std::mutex mutex;
   std::set<TopicPartition> assigned;
-  std::set<TopicPartition> user_paused;
   std::map<TopicPartition, std::int64_t> stored;
 
   std::mutex close_mutex;
@@ -155,11 +154,6 @@ struct RdKafkaConsumer::Impl final : RdKafka::RebalanceCb {
       std::lock_guard lock(mutex);
       if (!cooperative) assigned.clear();
       assigned.insert(tps.begin(), tps.end());
-      if (backpressure.load()) {
-        // New partitions start fetching; keep them quiet until the owner catches up.
-        auto list = PartitionList::of(tps);
-        c.pause(list.raw);
-      }
     }
     if (!tps.empty()) queue.push(RebalanceEvent{RebalanceEvent::Kind::assigned, tps});
   }
@@ -174,7 +168,6 @@ struct RdKafkaConsumer::Impl final : RdKafka::RebalanceCb {
       std::lock_guard lock(mutex);
       for (const auto& tp : tps) {
         assigned.erase(tp);
-        user_paused.erase(tp);
         if (const auto it = stored.find(tp); it != stored.end()) {
           to_commit.add(tp, it->second);
           stored.erase(it);
@@ -220,27 +213,32 @@ struct RdKafkaConsumer::Impl final : RdKafka::RebalanceCb {
   }
   std::atomic<std::uint64_t> commit_retries{0};
 
-  void update_backpressure() {
+  // The owner's queue is full: stop taking messages from librdkafka until it has drained
+  // to queue_resume_at. librdkafka keeps what it prefetched (bounded by its own
+  // queued.max.messages.kbytes) and stops fetching when that is full. No pause: pausing
+  // makes librdkafka drop its prefetched messages and, after the resume, wait for the
+  // fetch request in flight (parked by the broker for fetch.wait.max.ms when it holds only
+  // idle partitions) before fetching again: consumption came in bursts with half-second
+  // gaps, ~3,000 messages/s instead of ~68,000 (docs/benchmarks.md). The owner drains the
+  // queue all the time (ConsumerLoop takes events every turn, also while it has paused
+  // partitions itself), so consume() is called again long before max.poll.interval.ms.
+  bool queue_full() {
     const auto size = queue.size();
-    std::lock_guard lock(mutex);
     if (!backpressure.load() && size >= config.queue_capacity) {
       backpressure = true;
-      auto list = PartitionList::of(assigned);
-      consumer->pause(list.raw);
     } else if (backpressure.load() && size <= config.queue_resume_at) {
       backpressure = false;
-      PartitionList list;
-      for (const auto& tp : assigned) {
-        if (user_paused.count(tp) == 0) list.add(tp);
-      }
-      consumer->resume(list.raw);
     }
+    return backpressure.load();
   }
 
   void poll_loop() {
     const auto timeout = static_cast<int>(config.poll_timeout.count());
     while (!stop.load()) {
-      update_backpressure();
+      if (queue_full()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        continue;
+      }
       std::unique_ptr<RdKafka::Message> msg(consumer->consume(timeout));
       if (!msg) continue;
       switch (msg->err()) {
@@ -348,17 +346,11 @@ boost::system::result<std::vector<PartitionOffset>> RdKafkaConsumer::committed(
 }
 
 void RdKafkaConsumer::pause(const std::vector<TopicPartition>& partitions) {
-  std::lock_guard lock(impl_->mutex);
-  impl_->user_paused.insert(partitions.begin(), partitions.end());
   auto list = PartitionList::of(partitions);
   impl_->consumer->pause(list.raw);
 }
 
 void RdKafkaConsumer::resume(const std::vector<TopicPartition>& partitions) {
-  std::lock_guard lock(impl_->mutex);
-  for (const auto& tp : partitions) impl_->user_paused.erase(tp);
-  // While backpressured the poll thread resumes them later.
-  if (impl_->backpressure.load()) return;
   auto list = PartitionList::of(partitions);
   impl_->consumer->resume(list.raw);
 }

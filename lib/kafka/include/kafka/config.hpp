@@ -34,9 +34,9 @@ struct ConsumerConfig {
   /// Longest time the poll thread may go between consume() calls before the member is
   /// evicted. The poll thread never blocks on the pipeline, so the default is ample.
   std::chrono::milliseconds max_poll_interval{300000};
-  /// Events held for the owner; at this many the poll thread pauses every partition.
+  /// Events held for the owner; at this many the poll thread stops taking messages.
   std::size_t queue_capacity = 2000;
-  /// The poll thread resumes the partitions once the owner has drained the queue to this.
+  /// The poll thread takes messages again once the owner has drained the queue to this.
   std::size_t queue_resume_at = 1000;
   /// Longest single consume() call on the poll thread (its reaction time to stop/pause).
   std::chrono::milliseconds poll_timeout{100};

@@ -101,7 +101,7 @@ public:
       const std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout) = 0;
 
   /// Stops fetching `partitions` until resume(). Messages of them already queued for the
-  /// owner stay queued. Independent of the internal backpressure pause.
+  /// owner stay queued. Independent of the internal backpressure.
   virtual void pause(const std::vector<TopicPartition>& partitions) = 0;
   virtual void resume(const std::vector<TopicPartition>& partitions) = 0;
 

@@ -15,7 +15,8 @@ namespace ib::kafka {
 /// (off when 0), `enable.partition.eof=false`, `partition.assignment.strategy` from the
 /// config. Its own poll thread calls consume() (one message at a time; never the batch
 /// API, unsafe with pause/resume/rebalance in librdkafka 2.0.2), serves the rebalance
-/// callback, and pauses all partitions while queue_capacity events wait for the owner.
+/// callback, and stops taking messages from librdkafka while queue_capacity events wait for
+/// the owner (until it has drained them to queue_resume_at).
 class RdKafkaConsumer final : public Consumer {
 public:
   /// Creates the client, subscribes to config.topics and starts the poll thread.
@@ -43,7 +44,7 @@ public:
   std::size_t queued() const override;
   void close() override;
 
-  /// True while the poll thread holds every partition paused because the queue is full.
+  /// True while the poll thread takes no messages because the queue is full.
   bool backpressured() const;
   /// Commit tries repeated after a retriable failure, since construction (for metrics).
   std::uint64_t commit_retries() const;
