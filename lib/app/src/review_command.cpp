@@ -32,14 +32,15 @@ struct Entry {
 
   std::string id() const { return std::to_string(message.partition) + ":" + std::to_string(message.offset); }
   std::string reason() const { return info ? std::string(kafka::to_string(info->reason)) : "unknown"; }
-  // Sends to D365 this invoice had: the retry history's attempts, plus the final send
-  // when D365's answer is what sent it to review.
+  // Sends to D365 this invoice had. A review message's retry history counts every attempt,
+  // the one that sent it to review included; without one, D365 saw it once if its answer
+  // is what sent it to review.
   int sends() const {
     if (!info) return 0;
-    const int before = info->retry ? info->retry->attempt : 0;
+    if (info->retry) return info->retry->attempt;
     const bool answered = info->reason == kafka::ReviewReason::rejected ||
                           info->reason == kafka::ReviewReason::exhausted;
-    return before + (answered ? 1 : 0);
+    return answered ? 1 : 0;
   }
 };
 
