@@ -369,6 +369,17 @@ TEST_CASE("http_auth: make_token_provider builds the provider the mode names") {
   CHECK_THROWS_WITH(make_token_provider(ctx.get_executor(), fixed, http, clock, {}), Catch::Contains("IB_TOKEN"));
   p = make_token_provider(ctx.get_executor(), fixed, http, clock, {{"IB_TOKEN", "fixed-token"}});
   CHECK(get_token(*p) == "fixed-token");
+  // Or from a file (a mounted secret), trailing newline dropped; not both.
+  ib::testing::TempDir dir;
+  const auto token_file = dir.path() / "token";
+  std::ofstream(token_file) << "file-token\n";
+  fixed.static_token_file = token_file.string();
+  CHECK_FALSE(fixed.validate().empty());
+  fixed.static_token_env.clear();
+  p = make_token_provider(ctx.get_executor(), fixed, http, clock, {});
+  CHECK(get_token(*p) == "file-token");
+  fixed.static_token_file = (dir.path() / "missing").string();
+  CHECK_THROWS_WITH(make_token_provider(ctx.get_executor(), fixed, http, clock, {}), Catch::Contains("missing"));
 
   AuthConfig cc;  // client_credentials is the default mode
   CHECK(cc.mode == AuthMode::client_credentials);

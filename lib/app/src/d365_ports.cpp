@@ -2,10 +2,9 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "http/auth.hpp"
 #include "http/authorized_transport.hpp"
 #include "http/beast_transport.hpp"
-#include "http/oauth_token_provider.hpp"
-#include "http/token_provider.hpp"
 #include "invoice/invoice_codec.hpp"
 #include "invoice/invoice_keys.hpp"
 #include "invoice/invoice_mapping.hpp"
@@ -13,8 +12,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 namespace ib::app {
@@ -26,31 +23,6 @@ void throw_problems(std::string_view what, const std::vector<std::string>& probl
   std::string all(what);
   for (const auto& p : problems) all += "\n  " + p;
   throw std::invalid_argument(all);
-}
-
-std::string trim_right(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
-    s.pop_back();
-  }
-  return s;
-}
-
-std::string read_secret(const std::string& file, const std::string& env_name, const config::Environment& env,
-                        std::string_view what) {
-  if (!file.empty()) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::runtime_error(std::string(what) + ": cannot read file " + file);
-    std::ostringstream text;
-    text << in.rdbuf();
-    auto value = trim_right(text.str());
-    if (value.empty()) throw std::runtime_error(std::string(what) + ": file " + file + " is empty");
-    return value;
-  }
-  auto it = env.find(env_name);
-  if (it == env.end() || trim_right(it->second).empty()) {
-    throw std::runtime_error(std::string(what) + ": environment variable " + env_name + " is not set");
-  }
-  return trim_right(it->second);
 }
 
 }  // namespace
@@ -132,31 +104,23 @@ std::shared_ptr<http::Transport> make_d365_transport(boost::asio::any_io_executo
   tc.tls_ca_file = config.tls_ca_file;
   tc.tls_verify_peer = !config.tls_insecure;
   auto beast = std::make_shared<http::BeastTransport>(executor, tc);
-  std::shared_ptr<http::TokenProvider> tokens;
-  switch (config.auth.mode) {
-    case AuthMode::none: return beast;
-    case AuthMode::static_token:
-      tokens = std::make_shared<http::StaticTokenProvider>(
-          read_secret(config.auth.token_file, config.auth.token_env, env, "d365.auth token"));
-      break;
-    case AuthMode::client_credentials: {
-      http::OAuthConfig oc;
-      oc.token_url = config.auth.effective_token_url();
-      oc.client_id = config.auth.client_id;
-      oc.scope = config.auth.scope;
-      oc.client_secret_file = config.auth.client_secret_file;
-      oc.client_secret_env = config.auth.client_secret_env;
-      auto secret = http::load_client_secret(oc, http::Environment(env.begin(), env.end()));
-      http::BeastTransportConfig token_tc = tc;
-      token_tc.base_url = oc.token_url;
-      token_tc.max_connections = 1;
-      auto token_transport = std::make_shared<http::BeastTransport>(executor, token_tc);
-      log::info("d365 auth: client credentials", {{"source", http::to_string(oc)}});
-      tokens = std::make_shared<http::OAuthTokenProvider>(token_transport, oc, std::move(secret),
-                                                          core::system_clock());
-      break;
-    }
+  if (config.auth.mode == AuthMode::none) return beast;
+  // The d365.auth keys onto the HTTP module's auth config: one place reads secrets and
+  // builds the token endpoint's transport (with the same TLS settings).
+  http::AuthConfig auth;
+  auth.mode = config.auth.mode;
+  auth.static_token_file = config.auth.token_file;
+  auth.static_token_env = config.auth.token_env;
+  auth.oauth.token_url = config.auth.effective_token_url();
+  auth.oauth.client_id = config.auth.client_id;
+  auth.oauth.scope = config.auth.scope;
+  auth.oauth.client_secret_file = config.auth.client_secret_file;
+  auth.oauth.client_secret_env = config.auth.client_secret_env;
+  if (auth.mode == AuthMode::client_credentials) {
+    log::info("d365 auth: client credentials", {{"source", http::to_string(auth.oauth)}});
   }
+  auto tokens = http::make_token_provider(executor, auth, tc, core::system_clock(),
+                                          http::Environment(env.begin(), env.end()));
   return std::make_shared<http::AuthorizedTransport>(beast, tokens);
 }
 

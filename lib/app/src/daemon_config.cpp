@@ -129,7 +129,8 @@ std::vector<std::string> DaemonConfig::validate() const {
   return problems;
 }
 
-LoadedConfig load_daemon_config(const std::string& path, const config::Environment& env) {
+LoadedConfig load_daemon_config(const std::string& path, const config::Environment& env,
+                                const std::function<std::vector<std::string>(const DaemonConfig&)>& check) {
   auto source = config::ConfigSource::from_file(path, env);
   LoadedConfig out;
   out.config.load(source);
@@ -137,8 +138,12 @@ LoadedConfig load_daemon_config(const std::string& path, const config::Environme
   for (const auto& key : source.unknown_keys()) {
     out.problems.push_back(key + ": unknown key (misspelt, or not supported by this version)");
   }
-  for (auto& p : out.config.validate()) out.problems.push_back(std::move(p));
+  for (auto& p : check(out.config)) out.problems.push_back(std::move(p));
   return out;
+}
+
+LoadedConfig load_daemon_config(const std::string& path, const config::Environment& env) {
+  return load_daemon_config(path, env, [](const DaemonConfig& c) { return c.validate(); });
 }
 
 }  // namespace ib::app

@@ -287,20 +287,17 @@ asio::awaitable<ImportSummary> run_import(std::istream& input, ImportDecode deco
 }
 
 int import_command(const ImportOptions& options) {
-  // Config: read every key the daemon knows (so none is "unknown"), check only what import uses.
-  auto source = config::ConfigSource::from_file(options.config_path, config::environment());
-  DaemonConfig config;
-  config.load(source);
-  std::vector<std::string> problems = source.problems();
-  for (const auto& key : source.unknown_keys()) {
-    problems.push_back(key + ": unknown key (misspelt, or not supported by this version)");
-  }
-  for (auto& p : config.d365.validate()) problems.push_back(std::move(p));
-  for (auto& p : config.pipeline.validate()) problems.push_back(std::move(p));
-  if (!problems.empty()) {
-    for (const auto& p : problems) std::fprintf(stderr, "invoice-bridge import: %s\n", p.c_str());
+  // Config: every key the daemon knows is read, only what import uses is checked.
+  auto loaded = load_daemon_config(options.config_path, config::environment(), [](const DaemonConfig& c) {
+    auto problems = c.d365.validate();
+    for (auto& p : c.pipeline.validate()) problems.push_back(std::move(p));
+    return problems;
+  });
+  if (!loaded.problems.empty()) {
+    for (const auto& p : loaded.problems) std::fprintf(stderr, "invoice-bridge import: %s\n", p.c_str());
     return 2;
   }
+  const DaemonConfig& config = loaded.config;
   log::setup(config.log.format, config.log.level);
 
   std::ifstream file;

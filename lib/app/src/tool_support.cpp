@@ -60,16 +60,9 @@ std::string one_line(std::string_view text, std::size_t max) {
 std::optional<DaemonConfig> load_config(
     const std::string& path, const std::function<std::vector<std::string>(const DaemonConfig&)>& check,
     std::string_view prefix, std::ostream& err) {
-  auto source = config::ConfigSource::from_file(path, config::environment());
-  DaemonConfig config;
-  config.load(source);
-  std::vector<std::string> problems = source.problems();
-  for (const auto& key : source.unknown_keys()) {
-    problems.push_back(key + ": unknown key (misspelt, or not supported by this version)");
-  }
-  for (auto& p : check(config)) problems.push_back(std::move(p));
-  if (problems.empty()) return config;
-  for (const auto& p : problems) err << prefix << ": " << p << '\n';
+  auto loaded = load_daemon_config(path, config::environment(), check);
+  if (loaded.problems.empty()) return std::move(loaded.config);
+  for (const auto& p : loaded.problems) err << prefix << ": " << p << '\n';
   return std::nullopt;
 }
 

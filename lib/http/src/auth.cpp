@@ -1,8 +1,19 @@
 #include "http/auth.hpp"
 
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace ib::http {
+
+namespace {
+
+std::string trim_right(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  return s;
+}
+
+}  // namespace
 
 std::string_view to_string(AuthMode mode) {
   switch (mode) {
@@ -27,8 +38,9 @@ std::vector<std::string> AuthConfig::validate() const {
   switch (mode) {
     case AuthMode::none: break;
     case AuthMode::static_token:
-      if (static_token_env.empty()) {
-        problems.push_back("auth.static_token_env: must name the environment variable holding the token");
+      if (static_token_env.empty() == static_token_file.empty()) {
+        problems.push_back(
+            "auth: static_token needs exactly one of static_token_file and static_token_env");
       }
       break;
     case AuthMode::client_credentials: problems = oauth.validate(); break;
@@ -49,12 +61,22 @@ std::shared_ptr<TokenProvider> make_token_provider(boost::asio::any_io_executor 
   switch (config.mode) {
     case AuthMode::none: return std::make_shared<NoAuthProvider>();
     case AuthMode::static_token: {
+      if (!config.static_token_file.empty()) {
+        std::ifstream in(config.static_token_file, std::ios::binary);
+        if (!in) throw std::runtime_error("auth.static_token_file: cannot read " + config.static_token_file);
+        std::ostringstream text;
+        text << in.rdbuf();
+        auto token = trim_right(text.str());
+        if (token.empty()) throw std::runtime_error("auth.static_token_file: " + config.static_token_file + " is empty");
+        return std::make_shared<StaticTokenProvider>(std::move(token));
+      }
       const auto it = env.find(config.static_token_env);
-      if (it == env.end() || it->second.empty()) {
+      auto token = it == env.end() ? std::string() : trim_right(it->second);
+      if (token.empty()) {
         throw std::runtime_error("auth.static_token_env: environment variable " + config.static_token_env +
                                  " is not set or empty");
       }
-      return std::make_shared<StaticTokenProvider>(it->second);
+      return std::make_shared<StaticTokenProvider>(std::move(token));
     }
     case AuthMode::client_credentials: {
       BeastTransportConfig token_http;

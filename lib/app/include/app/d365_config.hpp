@@ -2,6 +2,7 @@
 
 #include "config/config_source.hpp"
 #include "d365/batch_client.hpp"
+#include "http/auth.hpp"
 #include "invoice/invoice_config.hpp"
 
 #include <chrono>
@@ -11,13 +12,10 @@
 
 namespace ib::app {
 
-/// How the bridge authenticates to D365 (keys under `d365.auth.`).
-enum class AuthMode {
-  none,                ///< no Authorization header (local simulator)
-  static_token,        ///< a fixed bearer token from a file or environment variable
-  client_credentials,  ///< OAuth 2.0 client credentials (Microsoft Entra ID)
-};
+/// none | static_token | client_credentials (the HTTP module's modes).
+using AuthMode = http::AuthMode;
 
+/// How the bridge authenticates to D365 (keys under `d365.auth.`).
 struct D365AuthConfig {
   AuthMode mode = AuthMode::none;
   /// static_token: file / environment variable holding the token (exactly one).

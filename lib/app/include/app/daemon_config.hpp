@@ -9,6 +9,7 @@
 #include "pipeline/consumer_loop.hpp"
 #include "pipeline/pipeline.hpp"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -63,5 +64,11 @@ struct LoadedConfig {
   std::vector<std::string> problems;
 };
 LoadedConfig load_daemon_config(const std::string& path, const config::Environment& env);
+
+/// The same for a command that uses only some sections (import, store, review): reads
+/// every key the daemon knows (so none is "unknown"), reports parse errors and unknown
+/// keys, and instead of DaemonConfig::validate() the problems `check` finds.
+LoadedConfig load_daemon_config(const std::string& path, const config::Environment& env,
+                                const std::function<std::vector<std::string>(const DaemonConfig&)>& check);
 
 }  // namespace ib::app

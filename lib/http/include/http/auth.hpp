@@ -33,7 +33,9 @@ struct AuthConfig {
   AuthMode mode = AuthMode::client_credentials;
   /// With client_credentials.
   OAuthConfig oauth;
-  /// With static_token: the environment variable holding the token.
+  /// With static_token: the file or (exactly one of them) the environment variable holding
+  /// the token. Trailing whitespace is dropped. Never logged.
+  std::string static_token_file;
   std::string static_token_env;
 
   /// Every problem, each naming its key; empty when valid.
