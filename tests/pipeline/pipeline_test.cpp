@@ -451,6 +451,31 @@ TEST_CASE("queued work of a revoked partition is neither sent nor reported", "[p
   CHECK(h.done[0].first.partition == 1);
 }
 
+TEST_CASE("a copy from a kept partition is sent when the copy it waited for is revoked",
+          "[pipeline][unit]") {
+  // Copies of one key can sit on different partitions (a retry-topic leader and an input
+  // copy, or an input topic not keyed by the dedup key): revoking the leader's partition
+  // must not leave the follower unreported (its partition's commits would stop there).
+  PipelineConfig c = Harness::small_config();
+  c.batch.linger = 200ms;
+  Harness h(c);
+  h.pipeline->submit({h.msg("A|f", 0, 0), h.msg("A|f", 0, 1), h.msg("A|f", 0, 2)});
+  h.pipeline->revoke("invoices", 0);  // the leader's partition
+  h.pipeline->revoke("invoices", 2);  // one follower's partition
+  bool drained = false;
+  asio::co_spawn(h.ctx, h.pipeline->drain(2s), [&](std::exception_ptr, bool ok) {
+    drained = ok;
+    h.ctx.stop();
+  });
+  h.ctx.run_for(3s);
+  CHECK(drained);
+  CHECK(h.pipeline->backlog() == 0);
+  CHECK(h.sender.sends.at("A") == 1);
+  REQUIRE(h.done.size() == 1);
+  CHECK(h.done[0].first.partition == 1);
+  CHECK(h.done[0].second == Outcome::imported);
+}
+
 TEST_CASE("pipeline config validation reports every problem", "[pipeline][unit]") {
   PipelineConfig c;
   c.backoff.max_attempts = 0;

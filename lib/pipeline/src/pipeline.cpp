@@ -37,7 +37,7 @@ struct Item {
   // The message, or a copy collapsed onto it before admission, is an operator's replay.
   bool replayed = false;
   // Later copies with the same key and content, completed as duplicates with this one.
-  std::vector<InMessage> followers;
+  std::vector<std::shared_ptr<Item>> followers;
 };
 using ItemPtr = std::shared_ptr<Item>;
 
@@ -103,7 +103,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
     if (!item->followers.empty()) {
       std::vector<std::string> keys(item->followers.size(), item->decoded.dedup_key);
       store.record_duplicates(keys);
-      for (const auto& f : item->followers) finish(f, Outcome::duplicate, item->revoked);
+      for (const auto& f : item->followers) finish(f->msg, Outcome::duplicate, f->revoked);
     }
   }
 
@@ -222,7 +222,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
         // A replay must not vanish behind an upstream copy admitted in this same group
         // (a leader from an earlier group is already being sent).
         leader->replayed = leader->replayed || item->replayed;
-        leader->followers.push_back(std::move(item->msg));
+        leader->followers.push_back(std::move(item));
       } else {
         log::warn("conflicting copy sent to review", {{"dedup_key", key}});
         ReviewRecord record{ReviewReason::conflict, 0,
@@ -276,7 +276,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
           review_message(item->msg, ReviewRecord{ReviewReason::conflict, 0, why, versions, item->msg.attempt},
                          Outcome::conflict);
           for (auto& f : followers) {
-            review_message(std::move(f), ReviewRecord{ReviewReason::conflict, 0, why, versions, 0},
+            review_message(std::move(f->msg), ReviewRecord{ReviewReason::conflict, 0, why, versions, 0},
                            Outcome::conflict);
           }
         }
@@ -333,13 +333,28 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
       }
       auto batch = std::move(closed.front());
       closed.pop_front();
-      // Revoked items are dropped here: not sent, not reported.
-      std::erase_if(batch, [this](const ItemPtr& i) {
+      // Revoked items are dropped here: not sent, not reported. Their followers from
+      // partitions still ours take their place (copies may come from other partitions).
+      std::vector<ItemPtr> orphans;
+      std::erase_if(batch, [this, &orphans](const ItemPtr& i) {
         if (!i->revoked) return false;
         release(i);
-        backlog -= 1 + i->followers.size();
+        --backlog;
+        for (auto& f : i->followers) {
+          if (f->revoked) {
+            --backlog;
+          } else {
+            orphans.push_back(std::move(f));
+          }
+        }
+        i->followers.clear();
         return true;
       });
+      if (!orphans.empty()) {
+        asio::post(executor, [self = shared_from_this(), orphans = std::move(orphans)]() mutable {
+          if (!self->failed) self->admit_items(std::move(orphans));
+        });
+      }
       if (backlog == 0) idle_timer.cancel();
       if (batch.empty()) continue;
       ++in_flight;
@@ -449,6 +464,9 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   void revoke(const std::string& topic, std::int32_t partition) {
     auto mark = [&](const ItemPtr& i) {
       if (i->msg.topic == topic && i->msg.partition == partition) i->revoked = true;
+      for (const auto& f : i->followers) {
+        if (f->msg.topic == topic && f->msg.partition == partition) f->revoked = true;
+      }
     };
     for (auto& [key, item] : active) mark(item);
     for (auto& [key, items] : parked) {
