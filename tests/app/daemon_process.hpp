@@ -103,12 +103,14 @@ private:
 
 // A config for `invoice-bridge run` against `bootstrap` and `d365_url`, topics named after
 // `name`, the store in dir/dedup; small batches and short retry delays for tests.
+// `d365_extra`: more lines of the d365 section, indented by two spaces.
 inline std::filesystem::path write_config(const std::filesystem::path& dir, const std::string& bootstrap,
                                    const std::string& name, const std::string& d365_url,
-                                   const std::string& drain_timeout, int max_backlog = 5000) {
+                                   const std::string& drain_timeout, int max_backlog = 5000,
+                                   const std::string& d365_extra = "", const std::string& log_level = "info") {
   const auto path = dir / "invoice-bridge.yaml";
   std::ofstream out(path);
-  out << "log:\n  level: info\n  format: json\n"
+  out << "log:\n  level: " << log_level << "\n  format: json\n"
       << "kafka:\n  bootstrap_servers: " << bootstrap << "\n  group_id: " << name << "-group\n"
       << "  topics:\n    input: " << name << "\n    retry: " << name << ".retry\n    review: " << name
       << ".review\n    partitions: 4\n"
@@ -119,7 +121,7 @@ inline std::filesystem::path write_config(const std::filesystem::path& dir, cons
       << "pipeline:\n  drain_timeout: " << drain_timeout << "\n  max_backlog: " << max_backlog
       << "\n  resume_backlog: " << max_backlog / 2 << "\n"
       << "metrics:\n  address: 127.0.0.1\n  port: 0\n"
-      << "d365:\n  base_url: " << d365_url << "\n  request_deadline: 20s\n";
+      << "d365:\n  base_url: " << d365_url << "\n  request_deadline: 20s\n" << d365_extra;
   return path;
 }
 

@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -123,14 +124,24 @@ TEST_CASE("SIGTERM mid-run: exit 0 within the drain deadline, offsets committed 
   ib::testing::TempDir dir;
   sim::SimOptions o;
   o.faults.operation_latency_ms = 2;  // 100 ms a batch of 50
+  // OAuth2 client credentials as against Entra ID, the secret in a mounted file.
+  o.auth.enabled = true;
+  o.auth.client_secret = "Zx9-process-test-secret~value";
   sim::Simulator sim(o);
+  const auto secret_file = dir.path() / "client-secret";
+  std::ofstream(secret_file) << o.auth.client_secret << "\n";
+  const std::string auth = "  auth:\n    mode: client_credentials\n    token_url: " + sim.base_url() +
+                           "/contoso/oauth2/v2.0/token\n    client_id: " + o.auth.client_id +
+                           "\n    client_secret_file: " + secret_file.string() +
+                           "\n    scope: https://contoso.crm.dynamics.com/.default\n";
 
   constexpr int kUnique = 4000;
   std::vector<std::pair<std::string, std::string>> records;
   for (int i = 0; i < kUnique; ++i) records.emplace_back("k" + std::to_string(i), invoice_json(i));
   produce_all(bootstrap, name, records);
   // A small backlog bound: at the SIGTERM most invoices are still unconsumed on the topic.
-  const auto config = write_config(dir.path(), bootstrap, name, sim.base_url(), "5s", 400);
+  // Debug logs: the most a log can say, and still no secret or token in it.
+  const auto config = write_config(dir.path(), bootstrap, name, sim.base_url(), "5s", 400, auth, "debug");
 
   {
     DaemonProcess daemon(config, dir.path() / "daemon.log");
@@ -146,7 +157,12 @@ TEST_CASE("SIGTERM mid-run: exit 0 within the drain deadline, offsets committed 
     const auto log = daemon.log_text();
     CHECK(log.find("\"draining in-flight work\"") != std::string::npos);
     CHECK(log.find("\"invoice-bridge stopped\"") != std::string::npos);
+    CHECK(log.find("d365 auth: client credentials") != std::string::npos);
+    CHECK(log.find(o.auth.client_secret) == std::string::npos);
+    CHECK(log.find("Bearer") == std::string::npos);
+    CHECK(log.find("eyJ") == std::string::npos);  // no JWT-looking token either
   }
+  CHECK(sim.stats().unauthorized == 0);
   CHECK(sim.stats().records < kUnique);  // stopped mid-run
 
   // Every message below a committed offset has a durable outcome: its invoice is in D365.
