@@ -216,12 +216,12 @@ struct RdKafkaConsumer::Impl final : RdKafka::RebalanceCb {
   // The owner's queue is full: stop taking messages from librdkafka until it has drained
   // to queue_resume_at. librdkafka keeps what it prefetched (bounded by its own
   // queued.max.messages.kbytes) and stops fetching when that is full. No pause: pausing
-  // makes librdkafka drop its prefetched messages and, after the resume, wait for the
-  // fetch request in flight (parked by the broker for fetch.wait.max.ms when it holds only
-  // idle partitions) before fetching again: consumption came in bursts with half-second
-  // gaps, ~3,000 messages/s instead of ~68,000 (docs/benchmarks.md). The owner drains the
-  // queue all the time (ConsumerLoop takes events every turn, also while it has paused
-  // partitions itself), so consume() is called again long before max.poll.interval.ms.
+  // makes librdkafka 2.0.2 drop its prefetched messages, and after the resume its broker
+  // thread fetches again only on its next wake-up, 0.5-1 s later: consumption came in
+  // bursts with such gaps, ~3,000 messages/s instead of ~68,000 (docs/benchmarks.md).
+  // The owner drains the queue all the time (ConsumerLoop takes events every turn, also
+  // while it has paused partitions itself), so consume() is called again long before
+  // max.poll.interval.ms.
   bool queue_full() {
     const auto size = queue.size();
     if (!backpressure.load() && size >= config.queue_capacity) {
