@@ -1,19 +1,8 @@
 #include "http/auth.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 namespace ib::http {
-
-namespace {
-
-std::string trim_right(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
-  return s;
-}
-
-}  // namespace
 
 std::string_view to_string(AuthMode mode) {
   switch (mode) {
@@ -60,24 +49,9 @@ std::shared_ptr<TokenProvider> make_token_provider(boost::asio::any_io_executor 
   }
   switch (config.mode) {
     case AuthMode::none: return std::make_shared<NoAuthProvider>();
-    case AuthMode::static_token: {
-      if (!config.static_token_file.empty()) {
-        std::ifstream in(config.static_token_file, std::ios::binary);
-        if (!in) throw std::runtime_error("auth.static_token_file: cannot read " + config.static_token_file);
-        std::ostringstream text;
-        text << in.rdbuf();
-        auto token = trim_right(text.str());
-        if (token.empty()) throw std::runtime_error("auth.static_token_file: " + config.static_token_file + " is empty");
-        return std::make_shared<StaticTokenProvider>(std::move(token));
-      }
-      const auto it = env.find(config.static_token_env);
-      auto token = it == env.end() ? std::string() : trim_right(it->second);
-      if (token.empty()) {
-        throw std::runtime_error("auth.static_token_env: environment variable " + config.static_token_env +
-                                 " is not set or empty");
-      }
-      return std::make_shared<StaticTokenProvider>(std::move(token));
-    }
+    case AuthMode::static_token:
+      return std::make_shared<StaticTokenProvider>(read_secret("auth.static_token_file", config.static_token_file,
+                                                               "auth.static_token_env", config.static_token_env, env));
     case AuthMode::client_credentials: {
       BeastTransportConfig token_http;
       token_http.base_url = config.oauth.token_url;

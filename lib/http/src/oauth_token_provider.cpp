@@ -160,26 +160,31 @@ std::string to_string(const OAuthConfig& c) {
   return out.str();
 }
 
-std::string load_client_secret(const OAuthConfig& config, const Environment& env) {
-  std::string secret;
-  if (!config.client_secret_file.empty()) {
-    std::ifstream in(config.client_secret_file, std::ios::binary);
-    if (!in) throw std::runtime_error("auth.client_secret_file: cannot read " + config.client_secret_file);
+std::string read_secret(std::string_view file_key, const std::string& file, std::string_view env_key,
+                        const std::string& env_name, const Environment& env) {
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error(std::string(file_key) + ": cannot read " + file);
     std::ostringstream buf;
     buf << in.rdbuf();
-    secret = trim_right(buf.str());
-    if (secret.empty()) throw std::runtime_error("auth.client_secret_file: " + config.client_secret_file + " is empty");
-  } else if (!config.client_secret_env.empty()) {
-    const auto it = env.find(config.client_secret_env);
-    if (it == env.end() || trim_right(it->second).empty()) {
-      throw std::runtime_error("auth.client_secret_env: environment variable " + config.client_secret_env +
-                               " is not set or empty");
-    }
-    secret = trim_right(it->second);
-  } else {
-    throw std::runtime_error("auth: no client secret source configured (client_secret_file or client_secret_env)");
+    auto secret = trim_right(buf.str());
+    if (secret.empty()) throw std::runtime_error(std::string(file_key) + ": " + file + " is empty");
+    return secret;
+  }
+  const auto it = env.find(env_name);
+  auto secret = it == env.end() ? std::string() : trim_right(it->second);
+  if (secret.empty()) {
+    throw std::runtime_error(std::string(env_key) + ": environment variable " + env_name + " is not set or empty");
   }
   return secret;
+}
+
+std::string load_client_secret(const OAuthConfig& config, const Environment& env) {
+  if (config.client_secret_file.empty() && config.client_secret_env.empty()) {
+    throw std::runtime_error("auth: no client secret source configured (client_secret_file or client_secret_env)");
+  }
+  return read_secret("auth.client_secret_file", config.client_secret_file, "auth.client_secret_env",
+                     config.client_secret_env, env);
 }
 
 struct OAuthTokenProvider::Impl {

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ib::http {
@@ -51,6 +52,12 @@ using Environment = std::map<std::string, std::string>;
 /// daemon). Throws std::runtime_error naming the source, never the value, when it is
 /// missing or empty. Startup only.
 std::string load_client_secret(const OAuthConfig& config, const Environment& env);
+
+/// A secret from `file` when set, else from the environment variable `env_name`, trailing
+/// whitespace dropped. `file_key` / `env_key` name the config keys in errors. Throws
+/// std::runtime_error when it is missing or empty, never with the value. Startup only.
+std::string read_secret(std::string_view file_key, const std::string& file, std::string_view env_key,
+                        const std::string& env_name, const Environment& env);
 
 /// OAuth 2.0 client-credentials token provider (Entra ID `/oauth2/v2.0/token`).
 ///
