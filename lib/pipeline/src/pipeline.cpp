@@ -107,8 +107,8 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // The item no longer holds its key: messages parked behind it are admitted (later, on
-  // the executor, so that callers iterating over items are not re-entered).
+  // The item no longer holds its key: messages parked behind it are admitted (later, so
+  // that callers iterating over items are not re-entered).
   void release(const ItemPtr& item) {
     const auto& key = item->decoded.dedup_key;
     if (auto it = active.find(key); it != active.end() && it->second == item) active.erase(it);
@@ -117,6 +117,11 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
     if (p == parked.end()) return;
     auto items = std::move(p->second);
     parked.erase(p);
+    admit_later(std::move(items));
+  }
+
+  // Admits decoded items on the executor's next turn, not re-entering the caller.
+  void admit_later(std::vector<ItemPtr> items) {
     asio::post(executor, [self = shared_from_this(), items = std::move(items)]() mutable {
       if (!self->failed) self->admit_items(std::move(items));
     });
@@ -350,11 +355,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
         i->followers.clear();
         return true;
       });
-      if (!orphans.empty()) {
-        asio::post(executor, [self = shared_from_this(), orphans = std::move(orphans)]() mutable {
-          if (!self->failed) self->admit_items(std::move(orphans));
-        });
-      }
+      if (!orphans.empty()) admit_later(std::move(orphans));
       if (backlog == 0) idle_timer.cancel();
       if (batch.empty()) continue;
       ++in_flight;
