@@ -8,6 +8,7 @@
 #include "daemon_harness.hpp"
 #include "kafka/headers.hpp"
 #include "sim/simulator.hpp"
+#include "sim_checks.hpp"
 #include "testing/kafka_env.hpp"
 #include "testing/temp_dir.hpp"
 
@@ -20,7 +21,8 @@
 
 using namespace std::chrono_literals;
 using namespace ib;
-using ib::testing::daemon::all_committed;
+using ib::testing::daemon::all_imported_and_committed;
+using ib::testing::daemon::check_created_once;
 using ib::testing::daemon::metric;
 using ib::testing::daemon::produce_all;
 using ib::testing::daemon::read_topic;
@@ -65,8 +67,8 @@ Run run_daemon(const app::DaemonConfig& c, sim::Simulator& sim, std::uint64_t un
   std::thread t([&] { run.rc = daemon.run(false); });
   const auto deadline = std::chrono::steady_clock::now() + 90s;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (sim.stats().records >= unique &&
-        all_committed(c.producer.bootstrap_servers, c.consumer.group_id, {c.topics.input, c.topics.retry})) {
+    if (all_imported_and_committed(sim, unique, c.producer.bootstrap_servers, c.consumer.group_id,
+                                   c.topics.input, c.topics.retry)) {
       run.finished = true;
       break;
     }
@@ -76,16 +78,6 @@ Run run_daemon(const app::DaemonConfig& c, sim::Simulator& sim, std::uint64_t un
   daemon.request_stop();
   t.join();
   return run;
-}
-
-// Invariants 1 and 2 on the simulator's side: each unique key created exactly once.
-void check_created_once(const sim::Simulator& sim, std::uint64_t unique) {
-  const auto stats = sim.stats();
-  CHECK(stats.records == unique);
-  REQUIRE_FALSE(stats.creates_per_key_histogram.empty());
-  CHECK(stats.creates_per_key_histogram.rbegin()->first == 1);
-  CHECK(stats.creates_per_key_histogram.begin()->second == unique);
-  CHECK(stats.keys_created_more_than_once.empty());
 }
 
 std::map<std::string, int> review_reasons(const std::vector<std::pair<std::string, kafka::Headers>>& review) {

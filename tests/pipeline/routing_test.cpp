@@ -7,15 +7,21 @@
 using namespace ib::pipeline;
 using A = Route::Action;
 
+namespace {
+
+// One row of an admission table.
+struct AdmissionRow {
+  StoreState state;
+  const char* stored;
+  const char* fp;
+  Admission expected;
+};
+
+}  // namespace
+
 TEST_CASE("admission follows the store's state and the content fingerprint",
           "[pipeline][routing][unit]") {
-  struct Row {
-    StoreState state;
-    const char* stored;
-    const char* fp;
-    Admission expected;
-  };
-  const Row rows[] = {
+  const AdmissionRow rows[] = {
       {StoreState::absent, "", "f1", Admission::send},
       {StoreState::absent, "f1", "f1", Admission::send},  // stored fp of an absent entry is ignored
       {StoreState::pending, "f1", "f1", Admission::resend},
@@ -33,13 +39,7 @@ TEST_CASE("admission follows the store's state and the content fingerprint",
 
 TEST_CASE("a replay from manual review is sent again whatever the store says",
           "[pipeline][routing][unit]") {
-  struct Row {
-    StoreState state;
-    const char* stored;
-    const char* fp;
-    Admission expected;
-  };
-  const Row rows[] = {
+  const AdmissionRow rows[] = {
       {StoreState::absent, "", "f1", Admission::send},
       {StoreState::pending, "f1", "f1", Admission::resend},
       {StoreState::pending, "f0", "f1", Admission::resend},
