@@ -1,7 +1,7 @@
 #include "kafka/error.hpp"
-#include "kafka/fake_consumer.hpp"
-#include "kafka/fake_producer.hpp"
 #include "kafka/offset_tracker.hpp"
+#include "testing/fake_consumer.hpp"
+#include "testing/fake_producer.hpp"
 #include "testing/run_coro.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -11,6 +11,8 @@
 #include <catch2/catch.hpp>
 
 using namespace ib::kafka;
+using ib::testing::FakeConsumer;
+using ib::testing::FakeProducer;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 

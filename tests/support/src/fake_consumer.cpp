@@ -1,18 +1,18 @@
-#include "kafka/fake_consumer.hpp"
+#include "testing/fake_consumer.hpp"
 
 #include "kafka/error.hpp"
 
-namespace ib::kafka {
+namespace ib::testing {
 
-void FakeConsumer::assign(const std::vector<TopicPartition>& partitions) {
+void FakeConsumer::assign(const std::vector<kafka::TopicPartition>& partitions) {
   {
     std::lock_guard lock(mutex_);
     assigned_.insert(partitions.begin(), partitions.end());
   }
-  queue_.push(RebalanceEvent{RebalanceEvent::Kind::assigned, partitions});
+  queue_.push(kafka::RebalanceEvent{kafka::RebalanceEvent::Kind::assigned, partitions});
 }
 
-void FakeConsumer::revoke(const std::vector<TopicPartition>& partitions, bool lost) {
+void FakeConsumer::revoke(const std::vector<kafka::TopicPartition>& partitions, bool lost) {
   {
     std::lock_guard lock(mutex_);
     for (const auto& tp : partitions) {
@@ -25,13 +25,13 @@ void FakeConsumer::revoke(const std::vector<TopicPartition>& partitions, bool lo
     }
   }
   queue_.drop_messages({partitions.begin(), partitions.end()});
-  queue_.push(RebalanceEvent{lost ? RebalanceEvent::Kind::lost : RebalanceEvent::Kind::revoked,
-                             partitions});
+  using Kind = kafka::RebalanceEvent::Kind;
+  queue_.push(kafka::RebalanceEvent{lost ? Kind::lost : Kind::revoked, partitions});
 }
 
-void FakeConsumer::deliver(Message message) { queue_.push(std::move(message)); }
+void FakeConsumer::deliver(kafka::Message message) { queue_.push(std::move(message)); }
 
-void FakeConsumer::push_error(ConsumerError error) { queue_.push(std::move(error)); }
+void FakeConsumer::push_error(kafka::ConsumerError error) { queue_.push(std::move(error)); }
 
 void FakeConsumer::fail_commits(int count, int code) {
   std::lock_guard lock(mutex_);
@@ -39,22 +39,22 @@ void FakeConsumer::fail_commits(int count, int code) {
   failing_code_ = code;
 }
 
-std::map<TopicPartition, std::int64_t> FakeConsumer::stored() const {
+std::map<kafka::TopicPartition, std::int64_t> FakeConsumer::stored() const {
   std::lock_guard lock(mutex_);
   return stored_;
 }
 
-std::map<TopicPartition, std::int64_t> FakeConsumer::committed_offsets() const {
+std::map<kafka::TopicPartition, std::int64_t> FakeConsumer::committed_offsets() const {
   std::lock_guard lock(mutex_);
   return committed_;
 }
 
-std::set<TopicPartition> FakeConsumer::paused() const {
+std::set<kafka::TopicPartition> FakeConsumer::paused() const {
   std::lock_guard lock(mutex_);
   return paused_;
 }
 
-std::vector<std::pair<TopicPartition, std::int64_t>> FakeConsumer::seeks() const {
+std::vector<std::pair<kafka::TopicPartition, std::int64_t>> FakeConsumer::seeks() const {
   std::lock_guard lock(mutex_);
   return seeks_;
 }
@@ -64,19 +64,19 @@ bool FakeConsumer::is_closed() const {
   return closed_;
 }
 
-boost::asio::awaitable<std::vector<ConsumerEvent>> FakeConsumer::next(
+boost::asio::awaitable<std::vector<kafka::ConsumerEvent>> FakeConsumer::next(
     std::size_t max, std::chrono::milliseconds max_wait) {
   return queue_.next(max, max_wait);
 }
 
-std::vector<ConsumerEvent> FakeConsumer::try_next(std::size_t max) { return queue_.take(max); }
+std::vector<kafka::ConsumerEvent> FakeConsumer::try_next(std::size_t max) { return queue_.take(max); }
 
 void FakeConsumer::wake() { queue_.wake(); }
 
-boost::system::result<void> FakeConsumer::store_offset(const TopicPartition& tp,
+boost::system::result<void> FakeConsumer::store_offset(const kafka::TopicPartition& tp,
                                                        std::int64_t next_offset) {
   std::lock_guard lock(mutex_);
-  if (assigned_.count(tp) == 0) return make_error_code(errc::kState);
+  if (assigned_.count(tp) == 0) return kafka::make_error_code(kafka::errc::kState);
   stored_[tp] = next_offset;
   return {};
 }
@@ -85,16 +85,16 @@ boost::system::result<void> FakeConsumer::commit() {
   std::lock_guard lock(mutex_);
   if (failing_commits_ > 0) {
     --failing_commits_;
-    return make_error_code(failing_code_);
+    return kafka::make_error_code(failing_code_);
   }
   for (const auto& [tp, offset] : stored_) committed_[tp] = offset;
   return {};
 }
 
-boost::system::result<std::vector<PartitionOffset>> FakeConsumer::committed(
-    const std::vector<TopicPartition>& partitions, std::chrono::milliseconds) {
+boost::system::result<std::vector<kafka::PartitionOffset>> FakeConsumer::committed(
+    const std::vector<kafka::TopicPartition>& partitions, std::chrono::milliseconds) {
   std::lock_guard lock(mutex_);
-  std::vector<PartitionOffset> out;
+  std::vector<kafka::PartitionOffset> out;
   for (const auto& tp : partitions) {
     const auto it = committed_.find(tp);
     out.push_back({tp, it == committed_.end() ? -1 : it->second});
@@ -102,31 +102,31 @@ boost::system::result<std::vector<PartitionOffset>> FakeConsumer::committed(
   return out;
 }
 
-void FakeConsumer::pause(const std::vector<TopicPartition>& partitions) {
+void FakeConsumer::pause(const std::vector<kafka::TopicPartition>& partitions) {
   std::lock_guard lock(mutex_);
   paused_.insert(partitions.begin(), partitions.end());
 }
 
-void FakeConsumer::resume(const std::vector<TopicPartition>& partitions) {
+void FakeConsumer::resume(const std::vector<kafka::TopicPartition>& partitions) {
   std::lock_guard lock(mutex_);
   for (const auto& tp : partitions) paused_.erase(tp);
 }
 
-boost::system::result<void> FakeConsumer::seek(const TopicPartition& tp, std::int64_t offset) {
+boost::system::result<void> FakeConsumer::seek(const kafka::TopicPartition& tp, std::int64_t offset) {
   queue_.drop_messages({tp});
   std::lock_guard lock(mutex_);
   seeks_.emplace_back(tp, offset);
   return {};
 }
 
-std::vector<TopicPartition> FakeConsumer::assignment() const {
+std::vector<kafka::TopicPartition> FakeConsumer::assignment() const {
   std::lock_guard lock(mutex_);
   return {assigned_.begin(), assigned_.end()};
 }
 
-std::vector<PartitionLag> FakeConsumer::lag() const {
-  std::vector<PartitionLag> out;
-  for (const auto& tp : assignment()) out.push_back(PartitionLag{tp, -1, -1, -1});
+std::vector<kafka::PartitionLag> FakeConsumer::lag() const {
+  std::vector<kafka::PartitionLag> out;
+  for (const auto& tp : assignment()) out.push_back(kafka::PartitionLag{tp, -1, -1, -1});
   return out;
 }
 
@@ -142,4 +142,4 @@ void FakeConsumer::close() {
   queue_.close();
 }
 
-}  // namespace ib::kafka
+}  // namespace ib::testing

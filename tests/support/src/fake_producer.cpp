@@ -1,10 +1,10 @@
-#include "kafka/fake_producer.hpp"
+#include "testing/fake_producer.hpp"
 
 #include "kafka/error.hpp"
 
-namespace ib::kafka {
+namespace ib::testing {
 
-void FakeProducer::produce(OutgoingMessage message, DeliveryCallback on_delivery) {
+void FakeProducer::produce(kafka::OutgoingMessage message, kafka::DeliveryCallback on_delivery) {
   std::lock_guard lock(mutex_);
   produced_.push_back(message);
   pending_.push_back({std::move(message), std::move(on_delivery)});
@@ -19,7 +19,7 @@ std::int64_t FakeProducer::in_flight() const {
 
 bool FakeProducer::complete_next(int error, bool retriable) {
   Pending p;
-  DeliveryReport report;
+  kafka::DeliveryReport report;
   {
     std::lock_guard lock(mutex_);
     if (pending_.empty()) return false;
@@ -30,7 +30,7 @@ bool FakeProducer::complete_next(int error, bool retriable) {
       report.partition = p.message.partition < 0 ? 0 : p.message.partition;
       report.offset = next_offset_[p.message.topic]++;
     } else {
-      report.error = make_error_code(error);
+      report.error = kafka::make_error_code(error);
       report.retriable = retriable;
     }
   }
@@ -44,9 +44,9 @@ std::size_t FakeProducer::complete_all(int error, bool retriable) {
   return n;
 }
 
-std::vector<OutgoingMessage> FakeProducer::produced() const {
+std::vector<kafka::OutgoingMessage> FakeProducer::produced() const {
   std::lock_guard lock(mutex_);
   return produced_;
 }
 
-}  // namespace ib::kafka
+}  // namespace ib::testing

@@ -7,16 +7,16 @@
 #include <mutex>
 #include <vector>
 
-namespace ib::kafka {
+namespace ib::testing {
 
-/// In-memory Producer for unit tests of the pipeline. produce() records the message and
+/// In-memory kafka::Producer for unit tests of the pipeline. produce() records the message and
 /// holds its callback; the test decides each outcome with complete_next() /
 /// complete_all(), on the test's thread (never inside produce(), like the real one).
 /// Thread-safe.
-class FakeProducer final : public Producer {
+class FakeProducer final : public kafka::Producer {
 public:
-  using Producer::produce;
-  void produce(OutgoingMessage message, DeliveryCallback on_delivery) override;
+  using kafka::Producer::produce;
+  void produce(kafka::OutgoingMessage message, kafka::DeliveryCallback on_delivery) override;
   /// True when nothing is pending (the fake never completes by itself).
   bool flush(std::chrono::milliseconds timeout) override;
   std::int64_t in_flight() const override;
@@ -28,17 +28,17 @@ public:
   std::size_t complete_all(int error = 0, bool retriable = false);
 
   /// Every message produced so far, in order (completed or not).
-  std::vector<OutgoingMessage> produced() const;
+  std::vector<kafka::OutgoingMessage> produced() const;
 
 private:
   struct Pending {
-    OutgoingMessage message;
-    DeliveryCallback callback;
+    kafka::OutgoingMessage message;
+    kafka::DeliveryCallback callback;
   };
   mutable std::mutex mutex_;
   std::deque<Pending> pending_;
-  std::vector<OutgoingMessage> produced_;
+  std::vector<kafka::OutgoingMessage> produced_;
   std::map<std::string, std::int64_t> next_offset_;
 };
 
-}  // namespace ib::kafka
+}  // namespace ib::testing
