@@ -1,6 +1,6 @@
 #include "odata_query.hpp"
 
-#include "service.hpp"
+#include "text.hpp"
 
 #include <boost/json.hpp>
 
@@ -13,18 +13,6 @@ namespace ib::sim {
 namespace json = boost::json;
 
 namespace {
-
-bool is_guid_text(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (std::size_t i = 0; i < 36; ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') return false;
-    } else if (!std::isxdigit(static_cast<unsigned char>(s[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Reads an OData string literal starting at s[pos] == '\''; '' is an escaped quote.
 bool read_string_literal(std::string_view s, std::size_t& pos, std::string& out) {
@@ -323,7 +311,7 @@ std::string parse_resource_path(std::string_view s, ResourcePath& out) {
       while (pos < s.size() && s[pos] != ',' && s[pos] != ')') ++pos;
       value = std::string(s.substr(vstart, pos - vstart));
       if (value.empty()) return "empty key value";
-      if (name.empty() && is_guid_text(value)) out.key_is_guid = true;
+      if (name.empty() && is_guid(value)) out.key_is_guid = true;
     }
     out.key.emplace_back(std::move(name), std::move(value));
     if (pos >= s.size()) return "missing ')' after key";

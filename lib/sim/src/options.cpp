@@ -1,9 +1,9 @@
 #include "sim/options.hpp"
 
+#include "text.hpp"
+
 #include <boost/json.hpp>
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 namespace ib::sim {
@@ -256,31 +256,35 @@ SimOptions parse_options(std::string_view text, SimOptions base) {
 }
 
 SimOptions load_options(const std::filesystem::path& file, SimOptions base) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error("simulator config: cannot read " + file.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_options(ss.str(), std::move(base));
+  const auto text = read_text_file(file);
+  if (!text) throw std::runtime_error("simulator config: cannot read " + file.string());
+  return parse_options(*text, std::move(base));
 }
 
-FaultOptions parse_faults(std::string_view text, FaultOptions base) {
+namespace {
+
+// Merges the JSON object `text` onto `base` with `apply`; throws every problem at once,
+// each under `what` ("faults", "limits").
+template <typename T>
+T merge_json(std::string_view text, T base, const std::string& what,
+             void (*apply)(const json::object&, T&, Problems&, std::string_view)) {
   boost::system::error_code ec;
   auto doc = json::parse(text, ec);
-  if (ec || !doc.is_object()) throw std::invalid_argument("faults: expected a JSON object");
+  if (ec || !doc.is_object()) throw std::invalid_argument(what + ": expected a JSON object");
   Problems p;
-  apply_faults(doc.get_object(), base, p, "");
-  p.throw_if_any("faults:");
+  apply(doc.get_object(), base, p, "");
+  p.throw_if_any(what + ":");
   return base;
+}
+
+}  // namespace
+
+FaultOptions parse_faults(std::string_view text, FaultOptions base) {
+  return merge_json(text, std::move(base), "faults", apply_faults);
 }
 
 LimitOptions parse_limits(std::string_view text, LimitOptions base) {
-  boost::system::error_code ec;
-  auto doc = json::parse(text, ec);
-  if (ec || !doc.is_object()) throw std::invalid_argument("limits: expected a JSON object");
-  Problems p;
-  apply_limits(doc.get_object(), base, p, "");
-  p.throw_if_any("limits:");
-  return base;
+  return merge_json(text, std::move(base), "limits", apply_limits);
 }
 
 std::string to_json(const FaultOptions& f) {

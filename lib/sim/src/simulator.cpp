@@ -1,6 +1,6 @@
 #include "sim/simulator.hpp"
 
-#include "service.hpp"
+#include "router.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -59,7 +59,7 @@ struct Simulator::Runner {
 
 struct Simulator::Impl : std::enable_shared_from_this<Impl> {
   asio::any_io_executor executor;
-  Service service;
+  Router router;
   tcp::acceptor acceptor;
   std::unique_ptr<ssl::context> tls;
   std::unordered_map<std::uint64_t, std::function<void()>> closers;
@@ -69,8 +69,8 @@ struct Simulator::Impl : std::enable_shared_from_this<Impl> {
   std::string scheme;
 
   Impl(asio::any_io_executor ex, SimOptions opt)
-      : executor(ex), service(std::move(opt)), acceptor(ex) {
-    const auto& o = service.options();
+      : executor(ex), router(std::move(opt)), acceptor(ex) {
+    const auto& o = router.options();
     if (!o.tls.cert_file.empty()) {
       tls = std::make_unique<ssl::context>(ssl::context::tls_server);
       tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -85,7 +85,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Impl> {
     acceptor.bind(ep);
     acceptor.listen(asio::socket_base::max_listen_connections);
     bound_port = acceptor.local_endpoint().port();
-    service.set_port(bound_port);
+    router.set_port(bound_port);
   }
 
   asio::awaitable<void> sleep_ms(double ms) {
@@ -107,7 +107,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Impl> {
   template <typename Stream>
   asio::awaitable<void> serve(Stream& stream) {
     beast::flat_buffer buffer;
-    const auto max_body = service.options().max_body_bytes;
+    const auto max_body = router.options().max_body_bytes;
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(max_body);
@@ -141,8 +141,8 @@ struct Simulator::Impl : std::enable_shared_from_this<Impl> {
       for (const auto& f : req) view.headers.emplace_back(f.name_string(), f.value());
 
       Response resp;
-      if (!service.handle_control(view, resp)) {
-        auto adm = service.admit(view);
+      if (!router.handle_control(view, resp)) {
+        auto adm = router.admit(view);
         if (adm.kind == Admission::Kind::Reset) {
           spdlog::debug("{} {} -> reset (fault)", view.method, view.target);
           reset_socket(beast::get_lowest_layer(stream).socket());
@@ -152,9 +152,9 @@ struct Simulator::Impl : std::enable_shared_from_this<Impl> {
           resp = std::move(adm.response);
         } else {
           co_await sleep_ms(adm.latency_ms);
-          auto out = service.process(view);
+          auto out = router.process(view);
           co_await sleep_ms(out.delay_ms);
-          service.release();
+          router.release();
           if (out.drop) {
             spdlog::debug("{} {} -> applied, connection dropped (fault)", view.method, view.target);
             reset_socket(beast::get_lowest_layer(stream).socket());
@@ -162,7 +162,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Impl> {
           }
           resp = std::move(out.response);
         }
-        service.count_response(resp.status);
+        router.count_response(resp.status);
       }
       spdlog::debug("{} {} -> {} ({} bytes)", view.method, view.target, resp.status, resp.body.size());
       http::response<http::string_body> res;
@@ -271,15 +271,15 @@ void Simulator::stop() {
 }
 
 std::uint16_t Simulator::port() const { return impl_->bound_port; }
-std::string Simulator::base_url() const { return impl_->service.base_url(); }
+std::string Simulator::base_url() const { return impl_->router.base_url(); }
 std::string Simulator::service_url() const {
-  return base_url() + impl_->service.options().service_root;
+  return base_url() + impl_->router.options().service_root;
 }
-SimStats Simulator::stats() const { return impl_->service.stats(); }
-std::string Simulator::stats_json() const { return impl_->service.stats_json(); }
-std::vector<SimRecord> Simulator::records() const { return impl_->service.records(); }
-std::string Simulator::records_json() const { return impl_->service.records_json(); }
-void Simulator::load_records_json(const std::string& json) { impl_->service.load_records_json(json); }
+SimStats Simulator::stats() const { return impl_->router.stats(); }
+std::string Simulator::stats_json() const { return impl_->router.stats_json(); }
+std::vector<SimRecord> Simulator::records() const { return impl_->router.records(); }
+std::string Simulator::records_json() const { return impl_->router.records_json(); }
+void Simulator::load_records_json(const std::string& json) { impl_->router.load_records_json(json); }
 
 void Simulator::save_records(const std::filesystem::path& file) const {
   const auto tmp = file.string() + ".tmp";
@@ -291,11 +291,11 @@ void Simulator::save_records(const std::filesystem::path& file) const {
   std::filesystem::rename(tmp, file);
 }
 
-FaultOptions Simulator::faults() const { return impl_->service.faults(); }
-void Simulator::set_faults(const FaultOptions& faults) { impl_->service.set_faults(faults); }
-LimitOptions Simulator::limits() const { return impl_->service.limits(); }
-void Simulator::set_limits(const LimitOptions& limits) { impl_->service.set_limits(limits); }
-void Simulator::reset() { impl_->service.reset(); }
-void Simulator::expire_tokens() { impl_->service.expire_tokens(); }
+FaultOptions Simulator::faults() const { return impl_->router.faults(); }
+void Simulator::set_faults(const FaultOptions& faults) { impl_->router.set_faults(faults); }
+LimitOptions Simulator::limits() const { return impl_->router.limits(); }
+void Simulator::set_limits(const LimitOptions& limits) { impl_->router.set_limits(limits); }
+void Simulator::reset() { impl_->router.reset(); }
+void Simulator::expire_tokens() { impl_->router.expire_tokens(); }
 
 }  // namespace ib::sim

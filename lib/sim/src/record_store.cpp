@@ -1,0 +1,536 @@
+#include "record_store.hpp"
+
+#include "json_text.hpp"
+#include "odata_query.hpp"
+#include "seeded_random.hpp"
+#include "text.hpp"
+
+#include <boost/json.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <stdexcept>
+
+namespace ib::sim {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kDuplicateCode = "0x80040237";
+constexpr std::string_view kDuplicateMessage = "A record with matching key values already exists.";
+
+bool is_date(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  const int m = (s[5] - '0') * 10 + (s[6] - '0');
+  const int d = (s[8] - '0') * 10 + (s[9] - '0');
+  return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+// Transparent hashing so string_view lookups need no temporary std::string.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = boost::unordered_flat_map<std::string, V, StringHash, std::equal_to<>>;
+
+// Alternate key values joined by 0x1f: the by_key and creates_per_key index.
+std::string join_key(const std::vector<std::string>& values) {
+  std::string k;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) k.push_back('\x1f');
+    k += values[i];
+  }
+  return k;
+}
+
+}  // namespace
+
+struct RecordStore::Record {
+  std::string id;
+  std::vector<std::string> key;
+  json::object props;  // without the id property
+  std::uint64_t seq = 0;
+  std::uint64_t version = 1;
+  // When the record was created (or loaded): benchmarks measure latency to D365 from it.
+  std::chrono::system_clock::time_point created_at = std::chrono::system_clock::now();
+};
+
+struct RecordStore::EntitySet {
+  EntitySetOptions opt;
+  StringMap<PropertyType> types;
+  StringMap<Record> by_id;
+  StringMap<std::string> by_key;  // joined key -> id
+  StringMap<std::uint32_t> creates_per_key;
+
+  // The records in creation order.
+  std::vector<const Record*> in_creation_order() const {
+    std::vector<const Record*> rs;
+    for (const auto& [id, r] : by_id) rs.push_back(&r);
+    std::sort(rs.begin(), rs.end(), [](const Record* a, const Record* b) { return a->seq < b->seq; });
+    return rs;
+  }
+};
+
+// One undoable change inside a change set.
+struct RecordStore::Undo {
+  enum class Kind { Created, Updated, Deleted } kind;
+  EntitySet* set;
+  Record before;  // Updated/Deleted: the old record; Created: the new record (for its id/key)
+};
+
+RecordStore::RecordStore(const SimOptions& options, SeededRandom& random, SimStats& stats)
+    : opt_(options), random_(random), st_(stats) {
+  for (const auto& e : opt_.entity_sets) {
+    auto set = std::make_unique<EntitySet>();
+    set->opt = e;
+    for (const auto& [n, t] : e.properties) set->types[n] = t;
+    for (const auto& k : e.key_properties) set->types.emplace(k, PropertyType::String);
+    sets_.push_back(std::move(set));
+  }
+}
+
+RecordStore::~RecordStore() = default;
+
+void RecordStore::set_service_base(std::string base) { base_ = std::move(base); }
+
+RecordStore::EntitySet* RecordStore::find_set(std::string_view name) {
+  for (auto& s : sets_)
+    if (s->opt.name == name) return s.get();
+  return nullptr;
+}
+
+std::string RecordStore::entity_url(const EntitySet& set, const std::string& id) const {
+  return base_ + "/" + set.opt.name + "(" + id + ")";
+}
+
+json::object RecordStore::to_json(const EntitySet& set, const Record& r,
+                                  const std::vector<std::string>* select, bool annotations) const {
+  json::object o;
+  if (annotations) {
+    o["@odata.context"] = base_ + "/$metadata#" + set.opt.name + "/$entity";
+    o["@odata.etag"] = "W/\"" + std::to_string(r.version) + "\"";
+  }
+  auto want = [&](std::string_view n) {
+    return !select || std::find(select->begin(), select->end(), n) != select->end();
+  };
+  for (const auto& [k, v] : r.props)
+    if (want(k)) o[k] = v;
+  o[set.opt.id_property] = r.id;
+  return o;
+}
+
+// ---- validation ------------------------------------------------------------------------
+
+// Checks body properties against the set's schema; returns an error response or nullopt.
+std::optional<Response> RecordStore::validate(const EntitySet& set, const json::object& body) const {
+  for (const auto& [k, v] : body) {
+    if (k.find('@') != json::string::npos) continue;  // annotations, @odata.bind
+    if (k == set.opt.id_property) {
+      if (!v.is_string() || !is_guid(v.get_string()))
+        return error_response(400, "0x80048d19",
+                              "Error identified in Payload provided by the user for Entity :'" +
+                                  set.opt.name + "': '" + std::string(k) + "' must be a GUID");
+      continue;
+    }
+    auto it = set.types.find(std::string_view(k));
+    if (it == set.types.end()) {
+      if (set.opt.allow_unknown_properties) continue;
+      return error_response(400, "0x80060888",
+                            "Invalid property '" + std::string(k) + "' was found in entity '" +
+                                set.opt.name + "'.");
+    }
+    if (v.is_null()) continue;
+    bool ok = true;
+    const char* want = "";
+    switch (it->second) {
+      case PropertyType::String: ok = v.is_string(); want = "a string"; break;
+      case PropertyType::Decimal: ok = v.is_number(); want = "a decimal number"; break;
+      case PropertyType::Integer: ok = v.is_int64() || v.is_uint64(); want = "an integer"; break;
+      case PropertyType::Boolean: ok = v.is_bool(); want = "true or false"; break;
+      case PropertyType::Date: ok = v.is_string() && is_date(v.get_string()); want = "a date YYYY-MM-DD"; break;
+      case PropertyType::DateTimeOffset:
+        ok = v.is_string() && v.get_string().size() >= 19 && is_date(v.get_string().subview(0, 10)) &&
+             v.get_string()[10] == 'T';
+        want = "a date-time (ISO 8601)";
+        break;
+      case PropertyType::Guid: ok = v.is_string() && is_guid(v.get_string()); want = "a GUID"; break;
+    }
+    if (!ok)
+      return error_response(400, "0x80048d19",
+                            "Error identified in Payload provided by the user for Entity :'" +
+                                set.opt.name + "': property '" + std::string(k) + "' must be " +
+                                want);
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> RecordStore::parse_body(const EntitySet& set, std::string_view body,
+                                                json::object& out) const {
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_object())
+    return error_response(400, "0x80048d19",
+                          "Error identified in Payload provided by the user for Entity :'" +
+                              set.opt.name + "': the body must be a JSON object" +
+                              (ec ? " (" + ec.message() + ")" : std::string()));
+  out = std::move(v.get_object());
+  return std::nullopt;
+}
+
+// ---- record operations -----------------------------------------------------------------
+
+Response RecordStore::duplicate() {
+  ++st_.duplicate_rejections;
+  return error_response(opt_.duplicate_status, kDuplicateCode, kDuplicateMessage);
+}
+
+Response RecordStore::not_found(const EntitySet& set, std::string_view what) const {
+  std::string shown(what);
+  std::replace(shown.begin(), shown.end(), '\x1f', ',');
+  return error_response(404, "0x80040217",
+                        set.opt.name + " With Ids = " + shown + " Does Not Exist");
+}
+
+// The answer to a create (201 with `Location`) or an update (200): the record with
+// return=representation, else 204.
+Response RecordStore::written(const EntitySet& set, const Record& r, bool representation,
+                              int representation_status, bool location) const {
+  Response res;
+  if (representation) {
+    res = json_response(representation_status, dump(to_json(set, r, nullptr, true)));
+    res.headers.emplace_back("Preference-Applied", "return=representation");
+  } else {
+    res.status = 204;
+    res.headers.emplace_back("OData-Version", "4.0");
+  }
+  res.headers.emplace_back("OData-EntityId", entity_url(set, r.id));
+  if (location) res.headers.emplace_back("Location", entity_url(set, r.id));
+  return res;
+}
+
+// Inserts a validated record. `body` holds the properties; `id` empty = generate.
+Response RecordStore::insert(EntitySet& set, json::object body, std::string id,
+                             bool representation, bool count_stats) {
+  auto idp = body.find(set.opt.id_property);
+  if (idp != body.end()) {
+    if (id.empty()) id = to_lower(idp->value().get_string());
+    body.erase(idp);
+  }
+  std::vector<std::string> key;
+  key.reserve(set.opt.key_properties.size());
+  for (const auto& kp : set.opt.key_properties) {
+    auto it = body.find(kp);
+    if (it == body.end() || !it->value().is_string())
+      return error_response(400, "0x80048d19",
+                            "Error identified in Payload provided by the user for Entity :'" +
+                                set.opt.name + "': alternate key property '" + kp +
+                                "' is required (a string)");
+    key.emplace_back(it->value().get_string());
+  }
+  if (id.empty()) id = random_.guid();
+  if (set.by_id.contains(id)) return duplicate();
+  auto joined = join_key(key);
+  if (set.by_key.contains(joined)) return duplicate();
+  Record r;
+  r.id = id;
+  r.key = std::move(key);
+  r.props = std::move(body);
+  r.seq = ++seq_;
+  set.by_key.emplace(joined, id);
+  auto [it, ok] = set.by_id.emplace(id, std::move(r));
+  if (count_stats) {
+    ++set.creates_per_key[joined];
+    ++st_.creates;
+  }
+  if (atomic_) undo_.push_back(Undo{Undo::Kind::Created, &set, it->second});
+  return written(set, it->second, representation, 201, true);
+}
+
+// Applies `body` onto an existing record (PATCH update).
+Response RecordStore::update(EntitySet& set, Record& r, const json::object& body,
+                             bool representation) {
+  Record before = r;
+  std::vector<std::string> key = r.key;
+  for (std::size_t i = 0; i < set.opt.key_properties.size(); ++i) {
+    auto it = body.find(set.opt.key_properties[i]);
+    if (it == body.end()) continue;
+    if (!it->value().is_string())
+      return error_response(400, "0x80048d19", "alternate key property '" +
+                                                   set.opt.key_properties[i] + "' must be a string");
+    key[i] = std::string(it->value().get_string());
+  }
+  const auto old_joined = join_key(r.key);
+  const auto new_joined = join_key(key);
+  if (new_joined != old_joined) {
+    if (set.by_key.contains(new_joined)) return duplicate();
+    set.by_key.erase(old_joined);
+    set.by_key.emplace(new_joined, r.id);
+    r.key = key;
+  }
+  for (const auto& [k, v] : body)
+    if (k != set.opt.id_property) r.props[k] = v;
+  ++r.version;
+  ++st_.updates;
+  if (atomic_) undo_.push_back(Undo{Undo::Kind::Updated, &set, std::move(before)});
+  return written(set, r, representation, 200, false);
+}
+
+void RecordStore::erase(EntitySet& set, const std::string& id) {
+  auto it = set.by_id.find(id);
+  if (it == set.by_id.end()) return;
+  set.by_key.erase(join_key(it->second.key));
+  set.by_id.erase(it);
+}
+
+void RecordStore::begin_atomic() {
+  undo_.clear();
+  atomic_ = true;
+}
+
+void RecordStore::end_atomic(bool commit) {
+  atomic_ = false;
+  if (!commit) {
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+      auto& set = *it->set;
+      switch (it->kind) {
+        case Undo::Kind::Created: {
+          erase(set, it->before.id);
+          const auto joined = join_key(it->before.key);
+          auto c = set.creates_per_key.find(joined);
+          if (c != set.creates_per_key.end() && --c->second == 0) set.creates_per_key.erase(c);
+          --st_.creates;
+          break;
+        }
+        case Undo::Kind::Updated:
+          erase(set, it->before.id);
+          set.by_key.emplace(join_key(it->before.key), it->before.id);
+          set.by_id.emplace(it->before.id, it->before);
+          --st_.updates;
+          break;
+        case Undo::Kind::Deleted:
+          set.by_key.emplace(join_key(it->before.key), it->before.id);
+          set.by_id.emplace(it->before.id, it->before);
+          --st_.deletes;
+          break;
+      }
+    }
+  }
+  undo_.clear();
+}
+
+// ---- one OData operation ---------------------------------------------------------------
+
+Response RecordStore::execute(std::string_view method, std::string_view path,
+                              std::string_view query, const HeaderList& headers,
+                              std::string_view body) {
+  ++st_.operations;
+  const auto decoded = percent_decode(path, false);
+  ResourcePath rp;
+  if (auto err = parse_resource_path(decoded, rp); !err.empty())
+    return error_response(400, "0x80060888", "Resource not found for the segment: " + err);
+  if (rp.entity_set == "$batch") return error_response(400, "0x80060888", "A batch cannot contain another batch.");
+  EntitySet* set = find_set(rp.entity_set);
+  if (!set)
+    return error_response(404, "0x80060888",
+                          "Resource not found for the segment '" + rp.entity_set + "'.");
+  const bool representation = icontains(header_or(headers, "Prefer"), "return=representation");
+
+  // Locate the addressed record (by id or alternate key) when there is a key predicate.
+  Record* rec = nullptr;
+  std::string by_id;
+  std::vector<std::string> key_values;
+  if (rp.has_key) {
+    const bool primary = rp.key.size() == 1 &&
+                         ((rp.key[0].first.empty() && is_guid(rp.key[0].second) && rp.key_is_guid) ||
+                          rp.key[0].first == set->opt.id_property);
+    if (primary) {
+      by_id = to_lower(rp.key[0].second);
+      auto it = set->by_id.find(by_id);
+      if (it != set->by_id.end()) rec = &it->second;
+    } else {
+      key_values.resize(set->opt.key_properties.size());
+      std::vector<bool> seen(key_values.size(), false);
+      for (const auto& [n, v] : rp.key) {
+        std::size_t i = 0;
+        if (n.empty() && set->opt.key_properties.size() == 1) i = 0;
+        else {
+          for (i = 0; i < set->opt.key_properties.size(); ++i)
+            if (set->opt.key_properties[i] == n) break;
+          if (i == set->opt.key_properties.size())
+            return error_response(400, "0x80060888",
+                                  "The key '" + n + "' is not an alternate key of " + set->opt.name + ".");
+        }
+        key_values[i] = v;
+        seen[i] = true;
+      }
+      if (std::find(seen.begin(), seen.end(), false) != seen.end())
+        return error_response(400, "0x80060888",
+                              "The key predicate must name every alternate key property of " +
+                                  set->opt.name + ".");
+      auto k = set->by_key.find(join_key(key_values));
+      if (k != set->by_key.end()) rec = &set->by_id.find(k->second)->second;
+    }
+  }
+  const auto absent = [&] { return not_found(*set, by_id.empty() ? join_key(key_values) : by_id); };
+
+  if (method == "GET") {
+    if (rp.count_segment) {
+      Response r;
+      r.status = 200;
+      r.headers.emplace_back("Content-Type", "text/plain");
+      r.body = std::to_string(set->by_id.size());
+      return r;
+    }
+    QueryOptions q;
+    if (auto err = parse_query_options(query, q); !err.empty())
+      return error_response(400, "0x80060888", err);
+    if (rp.has_key) {
+      if (!rec) return absent();
+      return json_response(200, dump(to_json(*set, *rec, q.select ? &*q.select : nullptr, true)));
+    }
+    return collection(*set, q);
+  }
+  if (method == "POST") {
+    if (rp.has_key) return error_response(405, "0x80060888", "POST is not allowed on a single record.");
+    json::object obj;
+    if (auto err = parse_body(*set, body, obj)) return *err;
+    if (auto err = validate(*set, obj)) return *err;
+    return insert(*set, std::move(obj), {}, representation, true);
+  }
+  if (method == "PATCH" || method == "PUT") {
+    if (!rp.has_key) return error_response(405, "0x80060888", "PATCH needs a key.");
+    json::object obj;
+    if (auto err = parse_body(*set, body, obj)) return *err;
+    if (auto err = validate(*set, obj)) return *err;
+    const auto if_match = find_header(headers, "If-Match");
+    const auto if_none = find_header(headers, "If-None-Match");
+    if (rec) {
+      if (if_none && *if_none == "*") return duplicate();
+      if (if_match && *if_match != "*" &&
+          *if_match != "W/\"" + std::to_string(rec->version) + "\"")
+        return error_response(412, "0x80060882", "The version of the existing record doesn't match the RowVersion property provided.");
+      return update(*set, *rec, obj, representation);
+    }
+    if (if_match) return absent();
+    // Upsert create: the URL's key wins over the body's.
+    for (std::size_t i = 0; i < key_values.size(); ++i)
+      obj[set->opt.key_properties[i]] = key_values[i];
+    return insert(*set, std::move(obj), by_id, representation, true);
+  }
+  if (method == "DELETE") {
+    if (!rp.has_key) return error_response(405, "0x80060888", "DELETE needs a key.");
+    if (!rec) return absent();
+    if (atomic_) undo_.push_back(Undo{Undo::Kind::Deleted, set, *rec});
+    erase(*set, rec->id);
+    ++st_.deletes;
+    Response r;
+    r.status = 204;
+    r.headers.emplace_back("OData-Version", "4.0");
+    return r;
+  }
+  return error_response(405, "0x80060888", "Method " + std::string(method) + " is not supported.");
+}
+
+Response RecordStore::collection(const EntitySet& set, const QueryOptions& q) const {
+  std::vector<const Record*> hits;
+  for (const auto* r : set.in_creation_order()) {
+    if (q.filter && !q.filter->matches([&](std::string_view prop) -> const json::value* {
+          static const json::value null_value;
+          thread_local json::value id_value;
+          if (prop == set.opt.id_property) {
+            id_value = json::string(r->id);
+            return &id_value;
+          }
+          auto it = r->props.find(prop);
+          return it == r->props.end() ? &null_value : &it->value();
+        }))
+      continue;
+    hits.push_back(r);
+  }
+  const auto total = hits.size();
+  if (q.skip) hits.erase(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(std::min(*q.skip, hits.size())));
+  if (q.top && hits.size() > *q.top) hits.resize(*q.top);
+  json::object o;
+  o["@odata.context"] = base_ + "/$metadata#" + set.opt.name;
+  if (q.count) o["@odata.count"] = total;
+  json::array values;
+  for (const auto* r : hits) values.push_back(to_json(set, *r, q.select ? &*q.select : nullptr, false));
+  o["value"] = std::move(values);
+  return json_response(200, dump(o));
+}
+
+// ---- records I/O and key statistics ----------------------------------------------------
+
+std::vector<SimRecord> RecordStore::records() const {
+  std::vector<SimRecord> out;
+  for (const auto& set : sets_)
+    for (const auto* r : set->in_creation_order())
+      out.push_back(SimRecord{set->opt.name, r->id, r->key,
+                              dump(to_json(*set, *r, nullptr, false)), r->created_at});
+  return out;
+}
+
+std::string RecordStore::records_json() const {
+  json::object o;
+  for (const auto& set : sets_) {
+    json::array arr;
+    for (const auto* r : set->in_creation_order()) arr.push_back(to_json(*set, *r, nullptr, false));
+    o[set->opt.name] = std::move(arr);
+  }
+  return dump(o);
+}
+
+void RecordStore::load_records_json(std::string_view text) {
+  boost::system::error_code ec;
+  auto doc = json::parse(text, ec);
+  if (ec || !doc.is_object()) throw std::invalid_argument("records: expected a JSON object {\"<EntitySet>\":[...]}");
+  for (auto& set : sets_) {
+    set->by_id.clear();
+    set->by_key.clear();
+  }
+  for (const auto& [name, arr] : doc.get_object()) {
+    auto* set = find_set(name);
+    if (!set) throw std::invalid_argument("records: unknown entity set '" + std::string(name) + "'");
+    if (!arr.is_array()) throw std::invalid_argument("records: '" + std::string(name) + "' must be an array");
+    for (const auto& rv : arr.get_array()) {
+      if (!rv.is_object()) throw std::invalid_argument("records: every record must be an object");
+      if (auto err = validate(*set, rv.get_object()))
+        throw std::invalid_argument("records: " + err->body);
+      auto res = insert(*set, rv.get_object(), {}, false, false);
+      if (res.status >= 400) throw std::invalid_argument("records: " + res.body);
+    }
+  }
+}
+
+void RecordStore::clear() {
+  for (auto& set : sets_) {
+    set->by_id.clear();
+    set->by_key.clear();
+    set->creates_per_key.clear();
+  }
+}
+
+void RecordStore::fill_key_stats(SimStats& st) const {
+  st.records = 0;
+  st.creates_per_key_histogram.clear();
+  st.keys_created_more_than_once.clear();
+  for (const auto& set : sets_) {
+    st.records += set->by_id.size();
+    for (const auto& [k, n] : set->creates_per_key) {
+      ++st.creates_per_key_histogram[n];
+      if (n > 1 && st.keys_created_more_than_once.size() < 100) {
+        std::string shown = set->opt.name;
+        for (char c : k) shown.push_back(c == '\x1f' ? '|' : c);
+        st.keys_created_more_than_once.push_back(shown.insert(set->opt.name.size(), "|"));
+      }
+    }
+  }
+}
+
+}  // namespace ib::sim

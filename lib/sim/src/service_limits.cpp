@@ -1,0 +1,117 @@
+#include "service_limits.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ib::sim {
+
+namespace {
+
+ServiceLimits::Clock::duration seconds(double s) {
+  return std::chrono::duration_cast<ServiceLimits::Clock::duration>(std::chrono::duration<double>(s));
+}
+
+}  // namespace
+
+ServiceLimits::ServiceLimits(const LimitOptions& limits, SimStats& stats)
+    : limits_(limits), st_(stats) {}
+
+void ServiceLimits::prune(Clock::time_point now) {
+  const auto span = seconds(limits_.window_seconds);
+  while (!window_.empty() && window_.front().t + span <= now) {
+    window_requests_ -= window_.front().requests;
+    window_exec_ms_ -= window_.front().exec_ms;
+    window_.pop_front();
+  }
+  if (window_.empty()) window_exec_ms_ = 0;
+}
+
+Response ServiceLimits::throttle(std::string_view code, std::string message, double retry_seconds) {
+  ++st_.throttled;
+  auto r = error_response(429, code, message);
+  const auto secs = std::max<long long>(1, static_cast<long long>(std::ceil(retry_seconds)));
+  r.headers.emplace_back("Retry-After", std::to_string(secs));
+  return r;
+}
+
+Response ServiceLimits::start_throttle(Clock::time_point now, std::string code, std::string message) {
+  throttled_until_ = window_.empty() ? now + std::chrono::seconds(limits_.retry_after_seconds)
+                                     : window_.front().t + seconds(limits_.window_seconds);
+  throttle_code_ = std::move(code);
+  throttle_message_ = std::move(message);
+  return throttle(throttle_code_, throttle_message_,
+                  std::chrono::duration<double>(throttled_until_ - now).count());
+}
+
+std::optional<Response> ServiceLimits::check(Clock::time_point now) {
+  const auto& l = limits_;
+  if (!l.enabled) return std::nullopt;
+  prune(now);
+  if (now < throttled_until_) {
+    // Sending while throttled extends the penalty.
+    throttled_until_ += std::chrono::seconds(l.retry_after_extension_seconds);
+    return throttle(throttle_code_, throttle_message_,
+                    std::chrono::duration<double>(throttled_until_ - now).count());
+  }
+  if (l.max_concurrent && in_flight_ >= l.max_concurrent)
+    return throttle("0x80072326",
+                    "Number of concurrent requests exceeded the limit of " +
+                        std::to_string(l.max_concurrent) + ".",
+                    l.retry_after_seconds);
+  const auto window_text = std::to_string(static_cast<long long>(l.window_seconds));
+  if (l.max_requests && window_requests_ >= l.max_requests)
+    return start_throttle(now, "0x80072322",
+                          "Number of requests exceeded the limit of " +
+                              std::to_string(l.max_requests) + " over time window of " +
+                              window_text + " seconds.");
+  if (l.max_execution_ms > 0 && window_exec_ms_ >= l.max_execution_ms)
+    return start_throttle(
+        now, "0x80072321",
+        "Combined execution time of incoming requests exceeded limit of " +
+            std::to_string(static_cast<long long>(l.max_execution_ms)) +
+            " milliseconds over time window of " + window_text +
+            " seconds. Decrease number of concurrent requests or reduce the duration of requests and try again later.");
+  return std::nullopt;
+}
+
+std::optional<Response> ServiceLimits::admit(Clock::time_point now) {
+  if (auto r = check(now)) return r;
+  ++in_flight_;
+  return std::nullopt;
+}
+
+void ServiceLimits::release() {
+  if (in_flight_) --in_flight_;
+}
+
+void ServiceLimits::charge(std::size_t operations, bool is_batch) {
+  if (!limits_.enabled) return;
+  const auto now = Clock::now();
+  const std::uint64_t n =
+      (is_batch && limits_.batch_counts_as_one) ? 1 : std::max<std::size_t>(1, operations);
+  const double cost = static_cast<double>(std::max<std::size_t>(1, operations)) * limits_.operation_cost_ms;
+  window_.push_back(Usage{now, n, cost});
+  window_requests_ += n;
+  window_exec_ms_ += cost;
+}
+
+void ServiceLimits::add_headers(Response& r) const {
+  if (!limits_.enabled) return;
+  if (limits_.max_requests)
+    r.headers.emplace_back("x-ms-ratelimit-burst-remaining-xrm-requests",
+                           std::to_string(limits_.max_requests > window_requests_
+                                              ? limits_.max_requests - window_requests_
+                                              : 0));
+  r.headers.emplace_back(
+      "x-ms-ratelimit-time-remaining-xrm-requests",
+      std::to_string(std::max(0.0, limits_.max_execution_ms - window_exec_ms_) / 1000.0));
+}
+
+void ServiceLimits::restart() {
+  window_.clear();
+  window_requests_ = 0;
+  window_exec_ms_ = 0;
+  throttled_until_ = {};
+}
+
+}  // namespace ib::sim

@@ -1,0 +1,69 @@
+#pragma once
+
+// Dataverse's service protection limits (`limits` in the config, docs/simulator.md
+// "Service protection limits"): one sliding window of requests and execution time for the
+// whole simulator, a concurrency limit, and the 429 + Retry-After throttle that grows while
+// a throttled client keeps sending. Time comes in as an argument. Not thread-safe: the
+// Router calls it under its mutex.
+
+#include "message.hpp"
+#include "sim/options.hpp"
+#include "sim/simulator.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ib::sim {
+
+class ServiceLimits {
+public:
+  using Clock = std::chrono::steady_clock;
+
+  /// `limits` is the Router's current limit set (replaced in place by set_limits, which
+  /// then calls restart()).
+  ServiceLimits(const LimitOptions& limits, SimStats& stats);
+
+  /// Before a data request is processed at `now`: a 429 answer (counted in `throttled`),
+  /// or nullopt after taking a concurrency slot that release() gives back. Takes the slot
+  /// also when limits are disabled.
+  std::optional<Response> admit(Clock::time_point now);
+  void release();
+
+  /// After a request ran `operations` operations (a $batch: its inner requests): counts
+  /// it in the window as 1 or as `operations` requests, and its execution time.
+  void charge(std::size_t operations, bool is_batch);
+  /// The x-ms-ratelimit-* headers of a successful answer.
+  void add_headers(Response& response) const;
+  /// Empties the window and ends a throttle (new limits, or reset); in-flight requests stay.
+  void restart();
+
+private:
+  std::optional<Response> check(Clock::time_point now);
+  void prune(Clock::time_point now);
+  Response throttle(std::string_view code, std::string message, double retry_seconds);
+  // Starts a throttle until the oldest counted request leaves the window.
+  Response start_throttle(Clock::time_point now, std::string code, std::string message);
+
+  struct Usage {
+    Clock::time_point t;
+    std::uint64_t requests;
+    double exec_ms;
+  };
+
+  const LimitOptions& limits_;
+  SimStats& st_;
+  std::deque<Usage> window_;
+  std::uint64_t window_requests_ = 0;
+  double window_exec_ms_ = 0;
+  Clock::time_point throttled_until_{};
+  std::string throttle_code_;
+  std::string throttle_message_;
+  std::uint32_t in_flight_ = 0;
+};
+
+}  // namespace ib::sim
