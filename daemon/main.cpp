@@ -1,9 +1,9 @@
 // invoice-bridge: the composition root. Parses the command line and hands each
 // command to lib/; nothing here is tested on its own.
-#include "app/d365_ports.hpp"
+#include "app/daemon.hpp"
 #include "app/daemon.hpp"
 #include "app/daemon_config.hpp"
-#include "app/import_command.hpp"
+#include "tools/import_command.hpp"
 #include "config/config_source.hpp"
 #include "core/log.hpp"
 #include "demo/demo.hpp"
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "Check a config file: print every problem, exit 1 if any.");
   check->add_option("--config", check_path, "YAML config file")->required();
 
-  ib::app::ImportOptions import_options;
+  ib::tools::ImportOptions import_options;
   bool no_progress = false;
   auto* import = app.add_subcommand(
       "import", "Import invoices from an NDJSON file (one JSON invoice a line) into D365, then exit.");
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
   if (demo->parsed()) return ib::demo::run_demo(demo_options, std::cout, std::cerr);
   if (import->parsed()) {
     import_options.progress = !no_progress;
-    return ib::app::import_command(import_options);
+    return ib::tools::import_command(import_options);
   }
   std::puts(app.help().c_str());
   return 0;

@@ -9,8 +9,8 @@ void add_config(CLI::App& cmd, std::string& path) {
 }  // namespace
 
 OperatorCommands::OperatorCommands(CLI::App& app) {
-  using StoreAction = ib::app::StoreOptions::Action;
-  using ReviewAction = ib::app::ReviewOptions::Action;
+  using StoreAction = ib::tools::StoreOptions::Action;
+  using ReviewAction = ib::tools::ReviewOptions::Action;
 
   store_cmd_ = app.add_subcommand(
       "store", "Inspect the dedup store: stats, get, list, forget (not while a daemon holds it).");
@@ -65,7 +65,7 @@ OperatorCommands::OperatorCommands(CLI::App& app) {
 }
 
 std::optional<int> OperatorCommands::run() const {
-  if (store_cmd_->parsed()) return ib::app::store_command(config_path_, store_);
-  if (review_cmd_->parsed()) return ib::app::review_command(config_path_, review_);
+  if (store_cmd_->parsed()) return ib::tools::store_command(config_path_, store_);
+  if (review_cmd_->parsed()) return ib::tools::review_command(config_path_, review_);
   return std::nullopt;
 }

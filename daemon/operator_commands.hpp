@@ -1,8 +1,8 @@
 #pragma once
 // The operator commands `store` and `review` on the command line (CLI11); the work is in
 // lib/app (store_command.hpp, review_command.hpp).
-#include "app/review_command.hpp"
-#include "app/store_command.hpp"
+#include "tools/review_command.hpp"
+#include "tools/store_command.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -18,8 +18,8 @@ public:
 
 private:
   std::string config_path_;
-  ib::app::StoreOptions store_;
-  ib::app::ReviewOptions review_;
+  ib::tools::StoreOptions store_;
+  ib::tools::ReviewOptions review_;
   CLI::App* store_cmd_ = nullptr;
   CLI::App* review_cmd_ = nullptr;
 };

@@ -105,7 +105,7 @@ bacth: {linger: 5ms}
   CHECK(mentions(p, "dedup.ttl (" ));
   CHECK(mentions(p, "dedup.fsync: 'sometimes'"));
   CHECK(mentions(p, "batch.max_items must not exceed the server's limit"));
-  CHECK(mentions(p, "retry.backoff.max_attempts"));
+  CHECK(mentions(p, "retry.max_attempts"));
   CHECK(mentions(p, "metrics.port: must be between 0 and 65535"));
   CHECK(mentions(p, "bacth.linger: unknown key"));
   CHECK(mentions(p, "'same' is used twice"));

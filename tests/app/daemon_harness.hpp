@@ -3,6 +3,7 @@
 // (204 on create, 412 on a second create of a key) with optional faults, plus helpers to
 // produce, read topics and run a daemon on its own thread.
 #include "app/daemon.hpp"
+#include "testing/fake_d365.hpp"
 #include "kafka/headers.hpp"
 #include "testing/kafka_env.hpp"
 
@@ -28,7 +29,6 @@ namespace ib::testing::daemon {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-using namespace ib::pipeline;
 
 
 // Shared record of what the scripted D365 saw; outlives the daemons of a test.
@@ -55,40 +55,35 @@ struct D365State {
   }
 };
 
-class Codec : public InvoiceCodec {
+// PipeCodec ("key|fingerprint"), counting into the shared state.
+class Codec : public d365::InvoiceCodec {
 public:
   explicit Codec(D365State& s) : s_(s) {}
-  std::variant<Decoded, std::string> decode(const InMessage& m) override {
+  core::Result<d365::DecodedInvoice> decode(std::string_view payload) const override {
     {
       std::lock_guard l(s_.mutex);
       ++s_.decoded;
     }
-    const auto bar = m.value.rfind('|');  // keys contain '|' too; the fingerprint is last
-    if (bar == std::string::npos) return std::string("not an invoice");
-    Decoded d;
-    d.dedup_key = m.value.substr(0, bar);
-    d.fingerprint = m.value.substr(bar + 1);
-    d.invoice = std::make_shared<const std::string>(d.dedup_key);
-    d.bytes = m.value.size();
-    return d;
+    return codec_.decode(payload);
   }
 
 private:
   D365State& s_;
+  ib::testing::PipeCodec codec_;
 };
 
-class Sender : public SendPort {
+class Sender : public d365::Sender {
 public:
   explicit Sender(D365State& s) : s_(s) {}
-  asio::awaitable<std::vector<SendAnswer>> send(std::vector<std::shared_ptr<const void>> inv) override {
+  asio::awaitable<std::vector<d365::Answer>> send(std::vector<odata::EntityWrite> inv) override {
     std::lock_guard l(s_.mutex);
     ++s_.requests;
-    std::vector<SendAnswer> out;
+    std::vector<d365::Answer> out;
     if (s_.throttle_every > 0 && s_.requests % s_.throttle_every == 0) {
       ++s_.throttled;
       for (std::size_t k = 0; k < inv.size(); ++k) {
-        SendAnswer a;
-        a.result = SendResult::throttled;
+        d365::Answer a;
+        a.outcome = core::AnswerClass::throttled;
         a.status = 429;
         a.retry_after = s_.retry_after;
         out.push_back(a);
@@ -97,10 +92,10 @@ public:
     }
     bool stopped = false;
     for (const auto& i : inv) {
-      const auto& key = *static_cast<const std::string*>(i.get());
-      SendAnswer a;
+      const auto& key = i.body;  // PipeCodec: the body is the dedup key
+      d365::Answer a;
       if (stopped) {
-        a.result = SendResult::not_processed;
+        a.outcome = core::AnswerClass::not_processed;
         out.push_back(std::move(a));
         continue;
       }
@@ -109,28 +104,28 @@ public:
       const bool fault = s_.always_fail ||
                          (s_.fail_every > 0 && s_.creates.count(key) == 0 && s_.sends % s_.fail_every == 0);
       if (s_.reject.count(key) != 0) {
-        a.result = SendResult::permanent;
+        a.outcome = core::AnswerClass::permanent;
         a.status = 400;
         a.error = "0x80040203: Invalid value for msdyn_vendoraccount";
         a.body = R"({"error":{"code":"0x80040203","message":"Invalid value for msdyn_vendoraccount"}})";
       } else if (fault) {
         if (s_.applied_then_failed) s_.creates[key]++;  // the write committed, the answer is lost
-        a.result = SendResult::transient;
+        a.outcome = core::AnswerClass::transient;
         a.status = 503;
         a.error = "Service Unavailable";
         stopped = s_.stop_at_first_error;
       } else if (s_.fail_first_n > 0) {
         --s_.fail_first_n;
-        a.result = SendResult::transient;
+        a.outcome = core::AnswerClass::transient;
         a.status = 503;
         a.error = "Service Unavailable";
       } else if (s_.creates[key]++ == 0) {
-        a.result = SendResult::created;
+        a.outcome = core::AnswerClass::created;
         a.status = 204;
         a.record_id = "guid-" + key;
       } else {
         --s_.creates[key];
-        a.result = SendResult::duplicate;
+        a.outcome = core::AnswerClass::duplicate;
         a.status = 412;
         a.error = "0x80040237";
         stopped = s_.stop_at_first_error;  // Dataverse stops at a failed create too

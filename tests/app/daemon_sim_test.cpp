@@ -1,9 +1,11 @@
-// Integration: the daemon with the real D365 side (make_d365_factory: InvoiceCodecPort +
-// BatchSendPort + BeastTransport over real sockets) against the in-process simulator,
+// Integration: the daemon with the real D365 side (make_d365_factory: EntityInvoiceCodec +
+// BatchClient + BeastTransport over real sockets) against the in-process simulator,
 // consuming from the real Kafka broker. Each scenario produces a few thousand invoices and
 // checks the simulator's records (every key created exactly once), the review topic, the
 // daemon's metrics and the group's committed offsets afterwards (ARCHITECTURE.md invariants).
-#include "app/d365_ports.hpp"
+#include "app/daemon.hpp"
+#include "d365/batch_client.hpp"
+#include "d365/d365_transport.hpp"
 #include "app/daemon.hpp"
 #include "daemon_harness.hpp"
 #include "kafka/headers.hpp"
@@ -83,7 +85,7 @@ Run run_daemon(const app::DaemonConfig& c, sim::Simulator& sim, std::uint64_t un
 std::map<std::string, int> review_reasons(const std::vector<std::pair<std::string, kafka::Headers>>& review) {
   std::map<std::string, int> reasons;
   for (const auto& [value, headers] : review) {
-    ++reasons[std::string(kafka::find_header(headers, kafka::header::kReviewReason).value_or(""))];
+    ++reasons[std::string(ib::core::find_last_header(headers, kafka::header::kReviewReason).value_or(""))];
   }
   return reasons;
 }
@@ -118,7 +120,7 @@ TEST_CASE("daemon + simulator: 20% duplicates and 2% poison pills: each invoice 
   CHECK(reasons["invalid"] == 48);
   CHECK(reasons["conflict"] == 100);
   for (const auto& [value, headers] : review) {
-    if (kafka::find_header(headers, kafka::header::kReviewReason) == "conflict") {
+    if (ib::core::find_last_header(headers, kafka::header::kReviewReason) == "conflict") {
       CHECK(value.find("123.45") != std::string::npos);
     }
   }

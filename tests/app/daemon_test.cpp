@@ -48,7 +48,7 @@ TEST_CASE("the daemon imports every unique invoice once, reviews poison pills, c
   REQUIRE(review.size() == 6);
   for (const auto& [value, headers] : review) {
     CHECK(value == "garbage without separator");
-    CHECK(ib::kafka::find_header(headers, "ib-review-reason") == "invalid");
+    CHECK(ib::core::find_last_header(headers, "ib-review-reason") == "invalid");
   }
 
   // A restart with the same group and store consumes nothing again: offsets were committed.

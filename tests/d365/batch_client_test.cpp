@@ -10,7 +10,7 @@
 
 namespace asio = boost::asio;
 using namespace ib;
-using odata::Outcome;
+using ib::core::AnswerClass;
 
 namespace {
 
@@ -112,7 +112,7 @@ TEST_CASE("d365: the batch is one non-idempotent POST to the service's $batch wi
   CHECK(http::find_header(r.headers, "Content-Type").value_or("").rfind("multipart/mixed", 0) == 0);
   CHECK(r.body.find("POST /api/data/v9.2/VendorInvoices HTTP/1.1") != std::string::npos);
   REQUIRE(answers.size() == 1);
-  CHECK(answers[0].outcome == Outcome::created);
+  CHECK(answers[0].outcome == ib::core::AnswerClass::created);
   CHECK(answers[0].status == 204);
   CHECK(answers[0].record_id == "11111111-1111-1111-1111-111111111111");
 }
@@ -126,12 +126,12 @@ TEST_CASE("d365: Dataverse without continue-on-error answers 400 with the one fa
   CHECK(http::find_header(t->sent[0].headers, "Prefer").value_or("").find("continue-on-error") ==
         std::string::npos);
   REQUIRE(answers.size() == 3);
-  CHECK(answers[0].outcome == Outcome::permanent);
+  CHECK(answers[0].outcome == ib::core::AnswerClass::permanent);
   CHECK(answers[0].status == 400);
   CHECK(answers[0].body == kBadRequestBody);
   CHECK(answers[0].error.find("0x80044331") != std::string::npos);
-  CHECK(answers[1].outcome == Outcome::not_processed);
-  CHECK(answers[2].outcome == Outcome::not_processed);
+  CHECK(answers[1].outcome == ib::core::AnswerClass::not_processed);
+  CHECK(answers[2].outcome == ib::core::AnswerClass::not_processed);
 }
 
 TEST_CASE("d365: a batch stopped at a duplicate: created, duplicate, then not processed") {
@@ -140,11 +140,11 @@ TEST_CASE("d365: a batch stopped at a duplicate: created, duplicate, then not pr
       response(412, kMultipart, created("22222222-2222-2222-2222-222222222222") + duplicate() + kEnd));
   auto answers = send(t, 4);
   REQUIRE(answers.size() == 4);
-  CHECK(answers[0].outcome == Outcome::created);
-  CHECK(answers[1].outcome == Outcome::duplicate);
+  CHECK(answers[0].outcome == ib::core::AnswerClass::created);
+  CHECK(answers[1].outcome == ib::core::AnswerClass::duplicate);
   CHECK(answers[1].status == 412);
-  CHECK(answers[2].outcome == Outcome::not_processed);
-  CHECK(answers[3].outcome == Outcome::not_processed);
+  CHECK(answers[2].outcome == ib::core::AnswerClass::not_processed);
+  CHECK(answers[3].outcome == ib::core::AnswerClass::not_processed);
 }
 
 TEST_CASE("d365: continue-on-error 200 with every part classifies each request") {
@@ -158,15 +158,15 @@ TEST_CASE("d365: continue-on-error 200 with every part classifies each request")
                                    throttled + unavailable + kEnd));
   auto answers = send(t, 5);
   REQUIRE(answers.size() == 5);
-  CHECK(answers[0].outcome == Outcome::created);
+  CHECK(answers[0].outcome == ib::core::AnswerClass::created);
   CHECK(answers[0].body.empty());
-  CHECK(answers[1].outcome == Outcome::duplicate);
-  CHECK(answers[2].outcome == Outcome::permanent);
+  CHECK(answers[1].outcome == ib::core::AnswerClass::duplicate);
+  CHECK(answers[2].outcome == ib::core::AnswerClass::permanent);
   CHECK(answers[2].body == kBadRequestBody);
-  CHECK(answers[3].outcome == Outcome::throttled);
+  CHECK(answers[3].outcome == ib::core::AnswerClass::throttled);
   REQUIRE(answers[3].retry_after);
   CHECK(*answers[3].retry_after == std::chrono::seconds(12));
-  CHECK(answers[4].outcome == Outcome::transient);
+  CHECK(answers[4].outcome == ib::core::AnswerClass::transient);
   CHECK(answers[4].status == 503);
 }
 
@@ -179,7 +179,7 @@ TEST_CASE("d365: a whole-batch 429 throttles every request with its Retry-After"
   auto answers = send(t, 3);
   REQUIRE(answers.size() == 3);
   for (const auto& a : answers) {
-    CHECK(a.outcome == Outcome::throttled);
+    CHECK(a.outcome == ib::core::AnswerClass::throttled);
     CHECK(a.status == 429);
     REQUIRE(a.retry_after);
     CHECK(*a.retry_after == std::chrono::seconds(30));
@@ -192,7 +192,7 @@ TEST_CASE("d365: a 503 from a gateway without a batch body is transient for ever
   auto answers = send(t, 2);
   REQUIRE(answers.size() == 2);
   for (const auto& a : answers) {
-    CHECK(a.outcome == Outcome::transient);
+    CHECK(a.outcome == ib::core::AnswerClass::transient);
     CHECK(a.status == 503);
   }
 }
@@ -204,7 +204,7 @@ TEST_CASE("d365: a POST that timed out has an unknown outcome: transient, never 
   auto answers = testing::run_coro([&](asio::io_context&) { return client.send(writes(3)); });
   REQUIRE(answers.size() == 3);
   for (const auto& a : answers) {
-    CHECK(a.outcome == Outcome::transient);
+    CHECK(a.outcome == ib::core::AnswerClass::transient);
     CHECK(a.status == 0);
     CHECK(a.error.find("timeout") != std::string::npos);
   }
@@ -217,14 +217,14 @@ TEST_CASE("d365: a rejected token (auth_rejected) is permanent; a 401 after the 
     auto t = std::make_shared<ScriptedTransport>();
     t->script.push_back(http::Failure{http::TransportError::auth_rejected, "invalid_client", false});
     auto answers = send(t, 1);
-    CHECK(answers.at(0).outcome == Outcome::permanent);
+    CHECK(answers.at(0).outcome == ib::core::AnswerClass::permanent);
   }
   SECTION("401") {
     auto t = std::make_shared<ScriptedTransport>();
     t->script.push_back(response(401, "application/json", R"({"error":{"code":"","message":"unauthorized"}})"));
     auto answers = send(t, 2);
-    CHECK(answers.at(0).outcome == Outcome::permanent);
-    CHECK(answers.at(1).outcome == Outcome::permanent);
+    CHECK(answers.at(0).outcome == ib::core::AnswerClass::permanent);
+    CHECK(answers.at(1).outcome == ib::core::AnswerClass::permanent);
   }
 }
 
@@ -237,10 +237,10 @@ TEST_CASE("d365: JSON batch responses are matched by id") {
   auto answers = send(t, 3, config(odata::BatchFormat::json));
   CHECK(http::find_header(t->sent[0].headers, "Content-Type").value_or("").rfind("application/json", 0) == 0);
   REQUIRE(answers.size() == 3);
-  CHECK(answers[0].outcome == Outcome::created);
+  CHECK(answers[0].outcome == ib::core::AnswerClass::created);
   CHECK(answers[0].record_id == "44444444-4444-4444-4444-444444444444");
-  CHECK(answers[1].outcome == Outcome::duplicate);
-  CHECK(answers[2].outcome == Outcome::not_processed);
+  CHECK(answers[1].outcome == ib::core::AnswerClass::duplicate);
+  CHECK(answers[2].outcome == ib::core::AnswerClass::not_processed);
 }
 
 TEST_CASE("d365: more writes than max_requests go out as several batches, answers in order") {
@@ -254,9 +254,9 @@ TEST_CASE("d365: more writes than max_requests go out as several batches, answer
   auto answers = send(t, 3, c);
   CHECK(t->sent.size() == 2);
   REQUIRE(answers.size() == 3);
-  CHECK(answers[0].outcome == Outcome::created);
+  CHECK(answers[0].outcome == ib::core::AnswerClass::created);
   CHECK(answers[1].record_id == "66666666-6666-6666-6666-666666666666");
-  CHECK(answers[2].outcome == Outcome::duplicate);
+  CHECK(answers[2].outcome == ib::core::AnswerClass::duplicate);
 }
 
 TEST_CASE("d365: an invalid config is refused at construction with every problem") {

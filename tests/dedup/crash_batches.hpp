@@ -43,8 +43,8 @@ inline int count_crash_batch(DedupStore& store, long batch, int size) {
     ++present;
     const bool even = batch % 2 == 0;
     if (e->fingerprint != "fp" + std::to_string(batch)) return -1;
-    if (even && (e->state != EntryState::pending || e->attempt != batch)) return -1;
-    if (!even && (e->state != EntryState::imported ||
+    if (even && (e->state != core::StoreState::pending || e->attempt != batch)) return -1;
+    if (!even && (e->state != core::StoreState::imported ||
                   e->record_id != "id" + std::to_string(batch) + "-" + std::to_string(i))) {
       return -1;
     }

@@ -54,7 +54,7 @@ TEST_CASE_METHOD(Fixture, "mark_pending creates a pending entry", "[dedup]") {
   pending(*store, "k", 1, "fp-1");
   const auto e = get(*store, "k");
   REQUIRE(e);
-  CHECK(e->state == EntryState::pending);
+  CHECK(e->state == ib::core::StoreState::pending);
   CHECK(e->attempt == 1);
   CHECK(e->fingerprint == "fp-1");
   CHECK(e->record_id.empty());
@@ -71,7 +71,7 @@ TEST_CASE_METHOD(Fixture, "a second mark_pending updates attempt and times, keep
   pending(*store, "k", 2, "fp-2");
   const auto e = get(*store, "k");
   REQUIRE(e);
-  CHECK(e->state == EntryState::pending);
+  CHECK(e->state == ib::core::StoreState::pending);
   CHECK(e->attempt == 2);
   CHECK(e->fingerprint == "fp-2");
   CHECK(e->first_seen == t0);
@@ -86,7 +86,7 @@ TEST_CASE_METHOD(Fixture, "mark_imported turns pending into imported with the re
   imported(*store, "k", "rec-42");
   const auto e = get(*store, "k");
   REQUIRE(e);
-  CHECK(e->state == EntryState::imported);
+  CHECK(e->state == ib::core::StoreState::imported);
   CHECK(e->record_id == "rec-42");
   CHECK(e->attempt == 3);
   CHECK(e->first_seen == t0);
@@ -98,7 +98,7 @@ TEST_CASE_METHOD(Fixture, "mark_imported on an absent key creates an imported en
   imported(*store, "k", "");
   const auto e = get(*store, "k");
   REQUIRE(e);
-  CHECK(e->state == EntryState::imported);
+  CHECK(e->state == ib::core::StoreState::imported);
   CHECK(e->record_id.empty());
   CHECK(e->attempt == 0);
   CHECK(e->first_seen == clock.now());
@@ -133,7 +133,7 @@ TEST_CASE_METHOD(Fixture, "a duplicate sighting counts and moves last_seen", "[d
   CHECK(e->duplicates == 2);
   CHECK(e->last_seen == t0 + 1h);
   CHECK(e->state_since == t0);
-  CHECK(e->state == EntryState::imported);
+  CHECK(e->state == ib::core::StoreState::imported);
   CHECK_FALSE(get(*store, "absent"));
 }
 
@@ -147,7 +147,7 @@ TEST_CASE_METHOD(Fixture, "forget removes a key and says whether it was there", 
   REQUIRE(again);
   CHECK_FALSE(*again);
   pending(*store, "k", 1);
-  CHECK(get(*store, "k")->state == EntryState::pending);
+  CHECK(get(*store, "k")->state == ib::core::StoreState::pending);
 }
 
 TEST_CASE_METHOD(Fixture, "the TTL edge: present just before, absent at and after expiry", "[dedup][ttl]") {
@@ -180,7 +180,7 @@ TEST_CASE_METHOD(Fixture, "an expired key is treated as absent by every operatio
   pending(*store, "j", 1);  // starts afresh: not "imported stays imported"
   const auto e = get(*store, "j");
   REQUIRE(e);
-  CHECK(e->state == EntryState::pending);
+  CHECK(e->state == ib::core::StoreState::pending);
   CHECK(e->record_id.empty());
   CHECK(e->duplicates == 0);
   CHECK(e->first_seen == clock.now());

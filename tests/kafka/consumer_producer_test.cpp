@@ -89,8 +89,8 @@ TEST_CASE("messages produced with headers come back with headers, keys and bytes
     REQUIRE(decoded.has_value());
     CHECK(*decoded == history);
     const auto i = m.value.substr(6, m.value.size() - 8);
-    CHECK(find_header(m.headers, "trace") == "t-" + i);
-    CHECK(find_header(m.headers, "bin") == std::string("\0\x01", 2));
+    CHECK(ib::core::find_last_header(m.headers, "trace") == "t-" + i);
+    CHECK(ib::core::find_last_header(m.headers, "bin") == std::string("\0\x01", 2));
   }
   CHECK(keys.size() == kMessages);
   CHECK(member.count_of(RebalanceEvent::Kind::assigned) >= 1);

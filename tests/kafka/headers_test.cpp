@@ -28,10 +28,10 @@ TEST_CASE("a retry history round-trips and keeps foreign headers", "[kafka][unit
   const auto decoded = decode_retry(headers);
   REQUIRE(decoded.has_value());
   CHECK(*decoded == h);
-  CHECK(find_header(headers, "traceparent") == "00-abc-def-01");
-  CHECK(find_header(headers, "ib-attempt") == "3");
-  CHECK(find_header(headers, "ib-due-ms") == "1700000123456");
-  CHECK(find_header(headers, "ib-origin-topic") == "invoices");
+  CHECK(ib::core::find_last_header(headers, "traceparent") == "00-abc-def-01");
+  CHECK(ib::core::find_last_header(headers, "ib-attempt") == "3");
+  CHECK(ib::core::find_last_header(headers, "ib-due-ms") == "1700000123456");
+  CHECK(ib::core::find_last_header(headers, "ib-origin-topic") == "invoices");
 }
 
 TEST_CASE("encoding again replaces the history instead of repeating it", "[kafka][unit]") {
@@ -71,8 +71,8 @@ TEST_CASE("review info round-trips for every reason, with and without retry hist
     const auto decoded = decode_review(headers);
     REQUIRE(decoded.has_value());
     CHECK(*decoded == info);
-    CHECK(find_header(headers, "ib-review-reason") == to_string(reason));
-    CHECK(find_header(headers, "x-other") == "1");
+    CHECK(ib::core::find_last_header(headers, "ib-review-reason") == to_string(reason));
+    CHECK(ib::core::find_last_header(headers, "x-other") == "1");
   }
 }
 
@@ -100,7 +100,7 @@ TEST_CASE("huge error text is cut to the bound", "[kafka][unit]") {
   info.reason = ReviewReason::rejected;
   info.d365_error = std::string(100'000, 'x');
   encode_review(headers, info);
-  const auto value = find_header(headers, "ib-d365-error");
+  const auto value = ib::core::find_last_header(headers, "ib-d365-error");
   REQUIRE(value);
   CHECK(value->size() <= header::kMaxTextBytes);
   CHECK(value->ends_with("...[truncated]"));
@@ -146,8 +146,8 @@ TEST_CASE("review decoding rejects an unknown reason and a missing origin", "[ka
 
 TEST_CASE("the last header of a repeated name wins", "[kafka][unit]") {
   const Headers headers{{"ib-attempt", "1"}, {"ib-attempt", "2"}};
-  CHECK(find_header(headers, "ib-attempt") == "2");
-  CHECK_FALSE(find_header(headers, "ib-nothing"));
+  CHECK(ib::core::find_last_header(headers, "ib-attempt") == "2");
+  CHECK_FALSE(ib::core::find_last_header(headers, "ib-nothing"));
   CHECK_FALSE(has_retry_history({{"x", "y"}}));
 }
 

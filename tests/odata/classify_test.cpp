@@ -12,9 +12,8 @@ struct Row {
   const char* code;
   bool part;
   TransportFailure transport;
-  bool refreshed;
   std::optional<seconds> retry_after;
-  Outcome want;
+  ib::core::AnswerClass want;
   std::optional<seconds> want_wait;
 };
 
@@ -23,47 +22,46 @@ struct Row {
 TEST_CASE("classify: the outcome table, row by row") {
   const auto none = TransportFailure::none;
   const Row rows[] = {
-      {201, "", true, none, false, {}, Outcome::created, {}},
-      {204, "", true, none, false, {}, Outcome::created, {}},
-      {200, "", true, none, false, {}, Outcome::created, {}},
+      {201, "", true, none, {}, ib::core::AnswerClass::created, {}},
+      {204, "", true, none, {}, ib::core::AnswerClass::created, {}},
+      {200, "", true, none, {}, ib::core::AnswerClass::created, {}},
       // Dataverse's duplicate alternate key, any case of the hex code
-      {412, "0x80040237", true, none, false, {}, Outcome::duplicate, {}},
-      {412, "0X80040237", true, none, false, {}, Outcome::duplicate, {}},
-      {409, "", true, none, false, {}, Outcome::duplicate, {}},
-      {409, "0x12345678", true, none, false, {}, Outcome::duplicate, {}},
-      {400, "0x80040237", true, none, false, {}, Outcome::duplicate, {}},
+      {412, "0x80040237", true, none, {}, ib::core::AnswerClass::duplicate, {}},
+      {412, "0X80040237", true, none, {}, ib::core::AnswerClass::duplicate, {}},
+      {409, "", true, none, {}, ib::core::AnswerClass::duplicate, {}},
+      {409, "0x12345678", true, none, {}, ib::core::AnswerClass::duplicate, {}},
+      {400, "0x80040237", true, none, {}, ib::core::AnswerClass::duplicate, {}},
       // 412 without the duplicate code is not a duplicate by default
-      {412, "", true, none, false, {}, Outcome::permanent, {}},
-      {412, "0x80060882", true, none, false, {}, Outcome::permanent, {}},
+      {412, "", true, none, {}, ib::core::AnswerClass::permanent, {}},
+      {412, "0x80060882", true, none, {}, ib::core::AnswerClass::permanent, {}},
       // throttling: Retry-After kept, defaulted, capped
-      {429, "0x80072322", true, none, false, seconds(17), Outcome::throttled, seconds(17)},
-      {429, "", true, none, false, {}, Outcome::throttled, seconds(5)},
-      {429, "", true, none, false, seconds(100000), Outcome::throttled, seconds(300)},
+      {429, "0x80072322", true, none, seconds(17), ib::core::AnswerClass::throttled, seconds(17)},
+      {429, "", true, none, {}, ib::core::AnswerClass::throttled, seconds(5)},
+      {429, "", true, none, seconds(100000), ib::core::AnswerClass::throttled, seconds(300)},
       // transient
-      {500, "", true, none, false, {}, Outcome::transient, {}},
-      {502, "", true, none, false, {}, Outcome::transient, {}},
-      {503, "", true, none, false, seconds(3), Outcome::transient, {}},
-      {504, "", true, none, false, {}, Outcome::transient, {}},
-      {408, "", true, none, false, {}, Outcome::transient, {}},
-      {0, "", true, none, false, {}, Outcome::transient, {}},
-      {302, "", true, none, false, {}, Outcome::transient, {}},
-      {0, "", true, TransportFailure::timeout, false, {}, Outcome::transient, {}},
-      {0, "", true, TransportFailure::connection_reset, false, {}, Outcome::transient, {}},
-      {0, "", false, TransportFailure::connect_failed, false, {}, Outcome::transient, {}},
-      {201, "", true, TransportFailure::protocol_error, false, {}, Outcome::transient, {}},
+      {500, "", true, none, {}, ib::core::AnswerClass::transient, {}},
+      {502, "", true, none, {}, ib::core::AnswerClass::transient, {}},
+      {503, "", true, none, seconds(3), ib::core::AnswerClass::transient, {}},
+      {504, "", true, none, {}, ib::core::AnswerClass::transient, {}},
+      {408, "", true, none, {}, ib::core::AnswerClass::transient, {}},
+      {0, "", true, none, {}, ib::core::AnswerClass::transient, {}},
+      {302, "", true, none, {}, ib::core::AnswerClass::transient, {}},
+      {0, "", true, TransportFailure::timeout, {}, ib::core::AnswerClass::transient, {}},
+      {0, "", true, TransportFailure::connection_reset, {}, ib::core::AnswerClass::transient, {}},
+      {0, "", false, TransportFailure::connect_failed, {}, ib::core::AnswerClass::transient, {}},
+      {201, "", true, TransportFailure::protocol_error, {}, ib::core::AnswerClass::transient, {}},
       // a request without a response part
-      {0, "", false, none, false, {}, Outcome::not_processed, {}},
-      {200, "", false, none, false, {}, Outcome::not_processed, {}},
-      // 401: refresh once, then permanent
-      {401, "", true, none, false, {}, Outcome::unauthorized, {}},
-      {401, "", true, none, true, {}, Outcome::permanent, {}},
+      {0, "", false, none, {}, ib::core::AnswerClass::not_processed, {}},
+      {200, "", false, none, {}, ib::core::AnswerClass::not_processed, {}},
+      // 401: the transport (http::AuthorizedTransport) refreshed the token once already
+      {401, "", true, none, {}, ib::core::AnswerClass::permanent, {}},
       // permanent
-      {400, "0x80044331", true, none, false, {}, Outcome::permanent, {}},
-      {403, "", true, none, false, {}, Outcome::permanent, {}},
-      {404, "", true, none, false, {}, Outcome::permanent, {}},
-      {405, "", true, none, false, {}, Outcome::permanent, {}},
-      {413, "", true, none, false, {}, Outcome::permanent, {}},
-      {422, "", true, none, false, {}, Outcome::permanent, {}},
+      {400, "0x80044331", true, none, {}, ib::core::AnswerClass::permanent, {}},
+      {403, "", true, none, {}, ib::core::AnswerClass::permanent, {}},
+      {404, "", true, none, {}, ib::core::AnswerClass::permanent, {}},
+      {405, "", true, none, {}, ib::core::AnswerClass::permanent, {}},
+      {413, "", true, none, {}, ib::core::AnswerClass::permanent, {}},
+      {422, "", true, none, {}, ib::core::AnswerClass::permanent, {}},
   };
   const ClassifyConfig config;
   for (const auto& r : rows) {
@@ -72,10 +70,9 @@ TEST_CASE("classify: the outcome table, row by row") {
     in.error_code = r.code;
     in.part_present = r.part;
     in.transport = r.transport;
-    in.after_token_refresh = r.refreshed;
     in.retry_after = r.retry_after;
     INFO("status " << r.status << " code '" << r.code << "' part " << r.part << " transport "
-                   << to_string(r.transport) << " refreshed " << r.refreshed);
+                   << to_string(r.transport));
     const auto c = classify(in, config);
     CHECK(to_string(c.outcome) == to_string(r.want));
     CHECK(c.retry_after == r.want_wait);
@@ -89,19 +86,19 @@ TEST_CASE("classify: configured duplicate codes and statuses") {
   ClassifyInput in;
   in.status = 400;
   in.error_code = "0x80060892";
-  CHECK(classify(in, config).outcome == Outcome::duplicate);
+  CHECK(classify(in, config).outcome == ib::core::AnswerClass::duplicate);
   in.status = 412;
   in.error_code = "";
-  CHECK(classify(in, config).outcome == Outcome::duplicate);
+  CHECK(classify(in, config).outcome == ib::core::AnswerClass::duplicate);
   // a duplicate code on a 5xx is still a server failure
   in.status = 500;
   in.error_code = "0x80040237";
-  CHECK(classify(in, config).outcome == Outcome::transient);
+  CHECK(classify(in, config).outcome == ib::core::AnswerClass::transient);
   // no duplicate statuses at all: 409 is permanent
   config.duplicate_statuses.clear();
   in.status = 409;
   in.error_code = "";
-  CHECK(classify(in, config).outcome == Outcome::permanent);
+  CHECK(classify(in, config).outcome == ib::core::AnswerClass::permanent);
 }
 
 TEST_CASE("ClassifyConfig::validate reports every problem") {

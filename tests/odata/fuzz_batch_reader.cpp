@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   EncodedBatch sent;
   sent.atomic = atomic;
   for (std::size_t i = 0; i < n; ++i) sent.content_ids.push_back(std::to_string(i + 1));
-  BatchHttpResponse response{status, {{"Content-Type", content_type}, {"Retry-After", "7"}}, body, false};
+  BatchHttpResponse response{status, {{"Content-Type", content_type}, {"Retry-After", "7"}}, body};
   const auto results = read_batch_response(sent, response, ClassifyConfig{});
   require(results.size() == n, "one result per request");
   for (std::size_t i = 0; i < n; ++i) {
@@ -63,11 +63,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(r.index == i, "results in request order");
     require(r.content_id == sent.content_ids[i], "content id kept");
     const auto o = r.classification.outcome;
-    if (o == Outcome::created || o == Outcome::duplicate) {
+    if (o == ib::core::AnswerClass::created || o == ib::core::AnswerClass::duplicate) {
       require(r.has_part, "created/duplicate only with an own response part");
       require(r.part.status >= 200 && r.part.status <= 499, "created/duplicate from a 2xx/4xx part");
     }
-    if (o == Outcome::throttled) require(r.classification.retry_after.has_value(), "throttled has a wait");
+    if (o == ib::core::AnswerClass::throttled) require(r.classification.retry_after.has_value(), "throttled has a wait");
   }
   return 0;
 }

@@ -73,12 +73,12 @@ int main() {
     }
   }
   body += "--batchresponse_1--\r\n";
-  ib::odata::BatchHttpResponse resp{200, {{"Content-Type", "multipart/mixed; boundary=batchresponse_1"}}, body, false};
+  ib::odata::BatchHttpResponse resp{200, {{"Content-Type", "multipart/mixed; boundary=batchresponse_1"}}, body};
   std::size_t created = 0;
   t0 = Clock::now();
   for (const auto& b : batches) {
     for (const auto& r : ib::odata::read_batch_response(b, resp, ib::odata::ClassifyConfig{}))
-      created += r.classification.outcome == ib::odata::Outcome::created;
+      created += r.classification.outcome == ib::core::AnswerClass::created;
   }
   const double t_read = seconds_since(t0);
 

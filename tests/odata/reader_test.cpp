@@ -20,8 +20,8 @@ std::string to_crlf(const std::string& s) {
   return out;
 }
 
-std::vector<Outcome> outcomes(const std::vector<RequestResult>& r) {
-  std::vector<Outcome> out;
+std::vector<ib::core::AnswerClass> outcomes(const std::vector<RequestResult>& r) {
+  std::vector<ib::core::AnswerClass> out;
   for (const auto& x : r) out.push_back(x.classification.outcome);
   return out;
 }
@@ -46,7 +46,7 @@ TEST_CASE("reader: Dataverse batch without change sets (docs sample, LF, no Cont
   for (const auto& p : parsed.parts) CHECK(p.content_id.empty());
 
   const auto r = read_batch_response(sent_batch(4), resp, kConfig);
-  CHECK(outcomes(r) == std::vector<Outcome>(4, Outcome::created));
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>(4, ib::core::AnswerClass::created));
   CHECK(r[1].part.record_id == "d41ba648-c592-ed11-aad1-000d3a993550");
 }
 
@@ -80,7 +80,7 @@ TEST_CASE("reader: change set response echoes Content-ID (docs sample)") {
   CHECK(r[0].part.record_id == "e93ffc82-e292-ed11-aad1-000d3a9933c9");
   CHECK(r[2].part.record_id == "e73ffc82-e292-ed11-aad1-000d3a9933c9");
   CHECK(r[3].part.status == 200);  // the un-id'd part went to the one request left
-  CHECK(outcomes(r) == std::vector<Outcome>(4, Outcome::created));
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>(4, ib::core::AnswerClass::created));
 }
 
 TEST_CASE("reader: a batch that stopped at its first failure answers 400 with one part (docs sample)") {
@@ -88,20 +88,20 @@ TEST_CASE("reader: a batch that stopped at its first failure answers 400 with on
   CHECK(resp.status == 400);
   const auto r = read_batch_response(sent_batch(3), resp, kConfig);
   REQUIRE(r.size() == 3);
-  CHECK(r[0].classification.outcome == Outcome::permanent);
+  CHECK(r[0].classification.outcome == ib::core::AnswerClass::permanent);
   CHECK(r[0].part.error_code == "0x80044331");
   CHECK(r[0].part.error_message.rfind("A validation error occurred.", 0) == 0);
   CHECK(r[0].error.rfind("400 0x80044331: A validation error", 0) == 0);
   CHECK(r[0].part.body.rfind("{\"error\":", 0) == 0);
   CHECK_FALSE(r[1].has_part);
-  CHECK(r[1].classification.outcome == Outcome::not_processed);
-  CHECK(r[2].classification.outcome == Outcome::not_processed);
+  CHECK(r[1].classification.outcome == ib::core::AnswerClass::not_processed);
+  CHECK(r[2].classification.outcome == ib::core::AnswerClass::not_processed);
   CHECK(r[2].error == "not processed: no response part");
 }
 
 TEST_CASE("reader: continue-on-error batch answers 200 with every part (docs sample)") {
   const auto r = read_batch_response(sent_batch(3), load_capture("dataverse_continue_200.http"), kConfig);
-  CHECK(outcomes(r) == std::vector<Outcome>{Outcome::permanent, Outcome::created, Outcome::created});
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>{ib::core::AnswerClass::permanent, ib::core::AnswerClass::created, ib::core::AnswerClass::created});
   CHECK(r[1].part.record_id == "aed2ae8b-3c94-ed11-aad1-000d3a9933c9");
   CHECK(r[2].part.record_id == "b181a991-3c94-ed11-aad1-000d3a9933c9");
 }
@@ -110,7 +110,7 @@ TEST_CASE("reader: duplicate, per-part 429 and 409 with odd header spelling, CRL
   const auto resp = load_capture("duplicate_mixed_crlf.http");
   const auto r = read_batch_response(sent_batch(4), resp, kConfig);
   CHECK(outcomes(r) ==
-        std::vector<Outcome>{Outcome::created, Outcome::duplicate, Outcome::throttled, Outcome::duplicate});
+        std::vector<ib::core::AnswerClass>{ib::core::AnswerClass::created, ib::core::AnswerClass::duplicate, ib::core::AnswerClass::throttled, ib::core::AnswerClass::duplicate});
   CHECK(r[0].part.record_id == "11111111-2222-3333-4444-555555555555");
   CHECK(r[1].part.error_code == "0x80040237");
   CHECK(r[1].part.error_message == "A record with matching key values already exists.");
@@ -120,7 +120,7 @@ TEST_CASE("reader: duplicate, per-part 429 and 409 with odd header spelling, CRL
 
 TEST_CASE("reader: OData 4.01 JSON batch response, matched by id") {
   const auto r = read_batch_response(sent_batch(3), load_capture("json_batch_200.http"), kConfig);
-  CHECK(outcomes(r) == std::vector<Outcome>{Outcome::created, Outcome::duplicate, Outcome::transient});
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>{ib::core::AnswerClass::created, ib::core::AnswerClass::duplicate, ib::core::AnswerClass::transient});
   CHECK(r[0].part.record_id == "abc");
   CHECK(r[0].part.body == R"({"VendorInvoiceId":"abc"})");
   CHECK(r[1].part.error_code == "0x80040237");
@@ -129,37 +129,34 @@ TEST_CASE("reader: OData 4.01 JSON batch response, matched by id") {
 
 TEST_CASE("reader: whole-batch failures without a multipart body apply to every request") {
   auto r = read_batch_response(sent_batch(3), load_capture("throttled_429.http"), kConfig);
-  CHECK(outcomes(r) == std::vector<Outcome>(3, Outcome::throttled));
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>(3, ib::core::AnswerClass::throttled));
   for (const auto& x : r) {
     CHECK(x.classification.retry_after == seconds(42));
     CHECK_FALSE(x.has_part);
     CHECK(x.part.error_code == "0x80072321");
   }
   r = read_batch_response(sent_batch(2), load_capture("gateway_503.http"), kConfig);
-  CHECK(outcomes(r) == std::vector<Outcome>(2, Outcome::transient));
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>(2, ib::core::AnswerClass::transient));
   CHECK(r[0].error.rfind("batch 503", 0) == 0);
 
-  BatchHttpResponse unauthorized{401, {{"Content-Type", "application/json"}}, "{\"error\":{\"code\":\"\",\"message\":\"token expired\"}}", false};
+  BatchHttpResponse unauthorized{401, {{"Content-Type", "application/json"}}, "{\"error\":{\"code\":\"\",\"message\":\"token expired\"}}"};
   CHECK(outcomes(read_batch_response(sent_batch(2), unauthorized, kConfig)) ==
-        std::vector<Outcome>(2, Outcome::unauthorized));
-  unauthorized.after_token_refresh = true;
-  CHECK(outcomes(read_batch_response(sent_batch(2), unauthorized, kConfig)) ==
-        std::vector<Outcome>(2, Outcome::permanent));
+        std::vector<ib::core::AnswerClass>(2, ib::core::AnswerClass::permanent));
 
-  BatchHttpResponse too_large{413, {}, "", false};
+  BatchHttpResponse too_large{413, {}, ""};
   CHECK(outcomes(read_batch_response(sent_batch(2), too_large, kConfig)) ==
-        std::vector<Outcome>(2, Outcome::permanent));
+        std::vector<ib::core::AnswerClass>(2, ib::core::AnswerClass::permanent));
 }
 
 TEST_CASE("reader: fewer parts than requests leaves the rest not processed") {
   const auto r = read_batch_response(sent_batch(6), load_capture("dataverse_batch_200.http"), kConfig);
-  CHECK(outcomes(r) == std::vector<Outcome>{Outcome::created, Outcome::created, Outcome::created,
-                                            Outcome::created, Outcome::not_processed, Outcome::not_processed});
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>{ib::core::AnswerClass::created, ib::core::AnswerClass::created, ib::core::AnswerClass::created,
+                                            ib::core::AnswerClass::created, ib::core::AnswerClass::not_processed, ib::core::AnswerClass::not_processed});
 }
 
 TEST_CASE("reader: more parts than requests: the extras are ignored") {
   const auto r = read_batch_response(sent_batch(2), load_capture("dataverse_batch_200.http"), kConfig);
-  CHECK(outcomes(r) == std::vector<Outcome>(2, Outcome::created));
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>(2, ib::core::AnswerClass::created));
 }
 
 TEST_CASE("reader: a body cut off before its closing delimiter drops the last part") {
@@ -169,19 +166,19 @@ TEST_CASE("reader: a body cut off before its closing delimiter drops the last pa
   CHECK(parsed.parts.size() == 2);
   CHECK(parsed.error.find("closing delimiter") != std::string::npos);
   const auto r = read_batch_response(sent_batch(3), resp, kConfig);
-  CHECK(outcomes(r) == std::vector<Outcome>{Outcome::permanent, Outcome::created, Outcome::not_processed});
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>{ib::core::AnswerClass::permanent, ib::core::AnswerClass::created, ib::core::AnswerClass::not_processed});
 }
 
 TEST_CASE("reader: 2xx without a readable batch body: outcome unknown, transient") {
-  BatchHttpResponse garbage{200, {{"Content-Type", "text/plain"}}, "hello", false};
+  BatchHttpResponse garbage{200, {{"Content-Type", "text/plain"}}, "hello"};
   CHECK(outcomes(read_batch_response(sent_batch(2), garbage, kConfig)) ==
-        std::vector<Outcome>(2, Outcome::transient));
-  BatchHttpResponse empty{200, {}, "", false};
+        std::vector<ib::core::AnswerClass>(2, ib::core::AnswerClass::transient));
+  BatchHttpResponse empty{200, {}, ""};
   CHECK(outcomes(read_batch_response(sent_batch(1), empty, kConfig)) ==
-        std::vector<Outcome>{Outcome::transient});
-  BatchHttpResponse no_parts{200, {{"Content-Type", "multipart/mixed; boundary=b"}}, "--b--\r\n", false};
+        std::vector<ib::core::AnswerClass>{ib::core::AnswerClass::transient});
+  BatchHttpResponse no_parts{200, {{"Content-Type", "multipart/mixed; boundary=b"}}, "--b--\r\n"};
   CHECK(outcomes(read_batch_response(sent_batch(2), no_parts, kConfig)) ==
-        std::vector<Outcome>(2, Outcome::not_processed));
+        std::vector<ib::core::AnswerClass>(2, ib::core::AnswerClass::not_processed));
 }
 
 TEST_CASE("reader: preamble, epilogue, transport padding, folded headers, odd spacing") {
@@ -230,10 +227,10 @@ TEST_CASE("reader: atomic change set that failed rolls every request back") {
       "HTTP/1.1 412 Precondition Failed\r\nContent-Type: application/json\r\n\r\n"
       "{\"error\":{\"code\":\"0x80040237\",\"message\":\"A record with matching key values already exists.\"}}\r\n"
       "--batchresponse_x--\r\n";
-  BatchHttpResponse resp{412, {{"Content-Type", "multipart/mixed; boundary=batchresponse_x"}}, body, false};
+  BatchHttpResponse resp{412, {{"Content-Type", "multipart/mixed; boundary=batchresponse_x"}}, body};
   const auto r = read_batch_response(sent_batch(3, true), resp, kConfig);
   // Nobody may be marked duplicate (= imported) on an unattributed failure.
-  CHECK(outcomes(r) == std::vector<Outcome>(3, Outcome::transient));
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>(3, ib::core::AnswerClass::transient));
   CHECK(r[1].error.find("rolled back") != std::string::npos);
 
   // With the failure echoed by Content-ID, that request gets its own outcome.
@@ -242,14 +239,14 @@ TEST_CASE("reader: atomic change set that failed rolls every request back") {
       "--changesetresponse_y\r\nContent-Type: application/http\r\nContent-ID: 2\r\n\r\n"
       "HTTP/1.1 412 Precondition Failed\r\n\r\n{\"error\":{\"code\":\"0x80040237\",\"message\":\"m\"}}\r\n"
       "--changesetresponse_y--\r\n--batchresponse_y--\r\n";
-  BatchHttpResponse resp2{200, {{"Content-Type", "multipart/mixed; boundary=batchresponse_y"}}, cs, false};
+  BatchHttpResponse resp2{200, {{"Content-Type", "multipart/mixed; boundary=batchresponse_y"}}, cs};
   const auto r2 = read_batch_response(sent_batch(3, true), resp2, kConfig);
-  CHECK(outcomes(r2) == std::vector<Outcome>{Outcome::transient, Outcome::duplicate, Outcome::transient});
+  CHECK(outcomes(r2) == std::vector<ib::core::AnswerClass>{ib::core::AnswerClass::transient, ib::core::AnswerClass::duplicate, ib::core::AnswerClass::transient});
 }
 
 TEST_CASE("reader: transport failures apply to every request") {
   const auto r = results_for_transport_failure(sent_batch(3), TransportFailure::timeout, "deadline 30s");
-  CHECK(outcomes(r) == std::vector<Outcome>(3, Outcome::transient));
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>(3, ib::core::AnswerClass::transient));
   CHECK(r[2].error == "timeout: deadline 30s");
   CHECK(r[2].content_id == "3");
 }

@@ -1,7 +1,12 @@
-// Unit tests of the consumer loop with a fake Kafka consumer and a fake pipeline backend.
+// Unit tests of the consumer loop with a fake Kafka consumer and the pipeline on the test
+// doubles of tests/support.
 #include "kafka/consumer.hpp"
 #include "kafka/headers.hpp"
 #include "pipeline/consumer_loop.hpp"
+
+#include "dedup/memory_dedup_store.hpp"
+#include "testing/fake_producer.hpp"
+#include "testing/fake_d365.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -74,80 +79,20 @@ public:
     m.topic = std::move(topic);
     m.partition = partition;
     m.offset = offset;
-    m.value = std::move(value);
+    m.value = std::move(value) + "|f";  // PipeCodec: the value is the key, content "f"
     m.headers = std::move(headers);
     events.emplace_back(std::move(m));
-  }
-};
-
-class Codec : public InvoiceCodec {
-public:
-  std::variant<Decoded, std::string> decode(const InMessage& m) override {
-    Decoded d;
-    d.dedup_key = m.value;
-    d.fingerprint = "f";
-    d.invoice = std::make_shared<const std::string>(m.value);
-    d.bytes = 10;
-    return d;
-  }
-};
-
-class Store : public StorePort {
-public:
-  StoreState state = StoreState::absent;  // what every lookup answers
-  std::variant<std::vector<StoreEntry>, std::string> lookup(const std::vector<std::string>& k) override {
-    return std::vector<StoreEntry>(k.size(), StoreEntry{state, "f"});
-  }
-  std::optional<std::string> mark_pending(const std::vector<Pending>&) override { return {}; }
-  std::optional<std::string> mark_imported(const std::vector<Imported>&) override { return {}; }
-  void record_duplicates(const std::vector<std::string>&) override {}
-};
-
-// Creates everything, except keys listed in `hold`, which stay unanswered until released.
-class Sender : public SendPort {
-public:
-  std::vector<std::string> sent;
-  std::set<std::string> slow;
-  std::unique_ptr<asio::steady_timer> gate;
-
-  asio::awaitable<std::vector<SendAnswer>> send(std::vector<std::shared_ptr<const void>> inv) override {
-    bool wait = false;
-    for (auto& i : inv) {
-      const auto& k = *static_cast<const std::string*>(i.get());
-      sent.push_back(k);
-      wait = wait || slow.count(k);
-    }
-    if (wait) {
-      gate = std::make_unique<asio::steady_timer>(co_await asio::this_coro::executor, 1h);
-      co_await gate->async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    std::vector<SendAnswer> out(inv.size());
-    for (auto& a : out) {
-      a.result = SendResult::created;
-      a.status = 204;
-    }
-    co_return out;
-  }
-};
-
-class Publisher : public PublishPort {
-public:
-  asio::awaitable<std::optional<std::string>> to_retry(InMessage, RetryRecord) override {
-    co_return std::nullopt;
-  }
-  asio::awaitable<std::optional<std::string>> to_review(InMessage, ReviewRecord) override {
-    co_return std::nullopt;
   }
 };
 
 struct Harness {
   asio::io_context ctx;
   FakeConsumer consumer;
-  Codec codec;
-  Store store;
-  Sender sender;
-  Publisher publisher;
   ib::core::ManualClock clock;
+  ib::testing::PipeCodec codec;
+  ib::dedup::MemoryDedupStore store{24h, clock};
+  ib::testing::ScriptedSender sender;
+  ib::testing::FakeProducer producer;
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<ConsumerLoop> loop;
   std::optional<std::optional<std::string>> result;
@@ -157,10 +102,10 @@ struct Harness {
     pc.batch.linger = 1ms;
     pc.batch.max_items = batch_items;
     PipelineEvents ev;
-    ev.done = [this](const InMessage& m, Outcome o) { loop->on_done(m, o); };
+    ev.done = [this](const InMessage& m, ib::core::Outcome o) { loop->on_done(m, o); };
     ev.fatal = [this](const std::string& r) { loop->fail(r); };
-    pipeline = std::make_unique<Pipeline>(ctx.get_executor(), pc, codec, store, sender, publisher,
-                                          clock, ev);
+    pipeline = std::make_unique<Pipeline>(ctx.get_executor(), pc,
+                                          PipelineParts{codec, store, sender, producer, clock}, ev);
     lc.drain_timeout = 500ms;
     loop = std::make_unique<ConsumerLoop>(lc, consumer, *pipeline, clock);
   }
@@ -229,15 +174,15 @@ TEST_CASE("retry messages wait until due with their partition paused",
   h.consumer.add("invoices.retry", 0, 2, "R3", retry_headers(1, now + 1000));  // behind R2
   h.consumer.add("invoices", 0, 5, "N1");
   h.start();
-  REQUIRE(h.run_until([&] { return h.sender.sent.size() == 2; }));
+  REQUIRE(h.run_until([&] { return h.sender.sent().size() == 2; }));
   h.settle();
-  CHECK(h.sender.sent.size() == 2);  // R1 and N1 only
+  CHECK(h.sender.sent().size() == 2);  // R1 and N1 only
   CHECK(h.loop->held() == 2);
   CHECK(h.consumer.paused.count({"invoices.retry", 0}) == 1);
   CHECK(h.consumer.paused.count({"invoices", 0}) == 0);  // other partitions keep flowing
 
   h.clock.advance(2000ms);
-  REQUIRE(h.run_until([&] { return h.sender.sent.size() == 4; }));
+  REQUIRE(h.run_until([&] { return h.sender.sent().size() == 4; }));
   CHECK(h.loop->held() == 0);
   CHECK(h.consumer.paused.count({"invoices.retry", 0}) == 0);
   REQUIRE(h.run_until([&] { return h.consumer.stored[{"invoices.retry", 0}] == 3; }));
@@ -251,7 +196,7 @@ TEST_CASE("a revoked partition's work is dropped and its offsets are not stored"
   h.sender.slow = {"A"};
   h.consumer.add("invoices", 1, 0, "A");
   h.start();
-  REQUIRE(h.run_until([&] { return h.sender.sent.size() == 1; }));
+  REQUIRE(h.run_until([&] { return h.sender.sent().size() == 1; }));
   ib::kafka::RebalanceEvent ev;
   ev.kind = ib::kafka::RebalanceEvent::Kind::revoked;
   ev.partitions = {{"invoices", 1}};
@@ -295,7 +240,10 @@ TEST_CASE("a fatal consumer error stops the loop with its reason", "[pipeline][c
 TEST_CASE("an input message with ib-replay-count is sent again; the retry topic's is not a replay",
           "[pipeline][consumer_loop][unit]") {
   Harness h;
-  h.store.state = StoreState::imported;  // every key is already imported, same content
+  // Every key is already imported, same content.
+  std::vector<ib::dedup::ImportedMark> marks;
+  for (const char* k : {"REPLAYED", "UPSTREAM-COPY", "ZERO", "RETRY-OF-REPLAY"}) marks.push_back({k, "f", ""});
+  REQUIRE(h.store.mark_imported(marks).has_value());
   const auto now = ms(h.clock.now());
   auto replayed_retry = retry_headers(1, now - 1);
   replayed_retry.emplace_back("ib-replay-count", "1");
@@ -307,7 +255,7 @@ TEST_CASE("an input message with ib-replay-count is sent again; the retry topic'
   REQUIRE(h.run_until([&] {
     return h.consumer.stored[{"invoices", 0}] == 3 && h.consumer.stored[{"invoices.retry", 0}] == 1;
   }));
-  CHECK(h.sender.sent == std::vector<std::string>{"REPLAYED"});
+  CHECK(h.sender.sent() == std::vector<std::string>{"REPLAYED"});
   h.loop->stop();
   REQUIRE(h.run_until([&] { return h.result.has_value(); }));
 }

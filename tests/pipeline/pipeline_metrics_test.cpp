@@ -5,6 +5,7 @@
 #include <prometheus/text_serializer.h>
 
 using namespace ib::pipeline;
+using ib::core::Outcome;
 
 namespace {
 

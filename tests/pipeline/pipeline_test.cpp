@@ -1,143 +1,48 @@
-// Unit tests of the pipeline with fakes: a codec that reads "key|fingerprint" payloads,
-// an in-memory store, a scripted sender and a recording publisher.
+// Unit tests of the pipeline on its real interfaces with the test doubles of tests/support:
+// PipeCodec ("key|fingerprint" payloads), the in-memory dedup store, ScriptedSender and
+// kafka's FakeProducer (acknowledged by the harness, as the broker would on its thread).
 #include "pipeline/pipeline.hpp"
 
-#include <boost/asio/io_context.hpp>
+#include "dedup/memory_dedup_store.hpp"
+#include "testing/fake_producer.hpp"
+#include "kafka/headers.hpp"
+#include "pipeline/consumer_loop.hpp"
+#include "testing/fake_d365.hpp"
+
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
-#include <deque>
 #include <functional>
 #include <map>
 
 namespace asio = boost::asio;
 using namespace ib::pipeline;
 using namespace std::chrono_literals;
+using ib::core::AnswerClass;
+using ib::core::Outcome;
+using ib::core::ReviewReason;
+using ib::core::StoreState;
+using ib::testing::answer;
 
 namespace {
 
-class FakeCodec : public InvoiceCodec {
-public:
-  std::variant<Decoded, std::string> decode(const InMessage& m) override {
-    const auto bar = m.value.find('|');
-    if (m.value.rfind("BAD", 0) == 0 || bar == std::string::npos) {
-      return std::string("not an invoice: ") + m.value;
-    }
-    Decoded d;
-    d.dedup_key = m.value.substr(0, bar);
-    d.fingerprint = m.value.substr(bar + 1);
-    d.invoice = std::make_shared<const std::string>(d.dedup_key);
-    d.bytes = m.value.size();
-    return d;
-  }
-};
-
-class FakeStore : public StorePort {
-public:
-  std::map<std::string, StoreEntry> entries;
-  std::map<std::string, int> duplicates;
-  std::optional<std::string> fail_writes;
-  int lookups = 0;
-
-  std::variant<std::vector<StoreEntry>, std::string> lookup(
-      const std::vector<std::string>& keys) override {
-    ++lookups;
-    std::vector<StoreEntry> out;
-    for (const auto& k : keys) {
-      auto it = entries.find(k);
-      out.push_back(it == entries.end() ? StoreEntry{} : it->second);
-    }
-    return out;
-  }
-  std::optional<std::string> mark_pending(const std::vector<Pending>& items) override {
-    if (fail_writes) return fail_writes;
-    for (const auto& p : items) entries[p.key] = {StoreState::pending, p.fingerprint};
-    return std::nullopt;
-  }
-  std::optional<std::string> mark_imported(const std::vector<Imported>& items) override {
-    if (fail_writes) return fail_writes;
-    for (const auto& i : items) entries[i.key] = {StoreState::imported, i.fingerprint};
-    return std::nullopt;
-  }
-  void record_duplicates(const std::vector<std::string>& keys) override {
-    for (const auto& k : keys) duplicates[k]++;
-  }
-};
-
-// Answers each invoice (by key) with the next scripted result for that key; created by default.
-class ScriptedSender : public SendPort {
-public:
-  std::map<std::string, std::deque<SendAnswer>> script;
-  std::vector<std::vector<std::string>> batches;
-  std::map<std::string, int> sends;
-  // When set, answers the batch as a whole (count mismatch tests etc.).
-  std::function<std::vector<SendAnswer>(const std::vector<std::string>&)> whole;
-
-  asio::awaitable<std::vector<SendAnswer>> send(
-      std::vector<std::shared_ptr<const void>> invoices) override {
-    std::vector<std::string> keys;
-    for (const auto& i : invoices) keys.push_back(*static_cast<const std::string*>(i.get()));
-    batches.push_back(keys);
-    if (whole) co_return whole(keys);
-    std::vector<SendAnswer> answers;
-    for (const auto& k : keys) {
-      sends[k]++;
-      auto& q = script[k];
-      if (q.empty()) {
-        SendAnswer a;
-        a.result = SendResult::created;
-        a.status = 204;
-        a.record_id = "id-" + k;
-        answers.push_back(a);
-      } else {
-        answers.push_back(q.front());
-        q.pop_front();
-      }
-    }
-    co_return answers;
-  }
-};
-
-SendAnswer answer(SendResult r, int status, std::optional<std::chrono::milliseconds> ra = {}) {
-  SendAnswer a;
-  a.result = r;
-  a.status = status;
-  a.error = "status " + std::to_string(status);
-  a.body = "{\"error\":{\"code\":\"x\"}}";
-  a.retry_after = ra;
-  return a;
+std::int64_t epoch_ms(ib::core::Clock::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
-
-class FakePublisher : public PublishPort {
-public:
-  std::vector<std::pair<InMessage, RetryRecord>> retries;
-  std::vector<std::pair<InMessage, ReviewRecord>> reviews;
-  std::optional<std::string> fail;
-  // Runs before a retry is acknowledged (e.g. the consumer already delivering it).
-  std::function<void(const InMessage&, const RetryRecord&)> before_retry_ack;
-
-  asio::awaitable<std::optional<std::string>> to_retry(InMessage m, RetryRecord r) override {
-    if (fail) co_return fail;
-    if (before_retry_ack) before_retry_ack(m, r);
-    retries.emplace_back(std::move(m), std::move(r));
-    co_return std::nullopt;
-  }
-  asio::awaitable<std::optional<std::string>> to_review(InMessage m, ReviewRecord r) override {
-    if (fail) co_return fail;
-    reviews.emplace_back(std::move(m), std::move(r));
-    co_return std::nullopt;
-  }
-};
 
 struct Harness {
   asio::io_context ctx;
-  FakeCodec codec;
-  FakeStore store;
-  ScriptedSender sender;
-  FakePublisher publisher;
   ib::core::ManualClock clock;
+  ib::testing::PipeCodec codec;
+  ib::dedup::MemoryDedupStore store{24h, clock};
+  ib::testing::ScriptedSender sender;
+  ib::testing::FakeProducer producer;
+  std::size_t acked = 0;
+  /// librdkafka error code every produce fails with (0: delivered).
+  int produce_error = 0;
+  /// Runs before a retry-topic message is acknowledged (e.g. the consumer delivering it).
+  std::function<void(const ib::kafka::OutgoingMessage&)> before_retry_ack;
   std::vector<std::pair<InMessage, Outcome>> done;
   std::optional<std::string> fatal;
   std::size_t batches_answered = 0;
@@ -149,8 +54,8 @@ struct Harness {
     ev.done = [this](const InMessage& m, Outcome o) { done.emplace_back(m, o); };
     ev.fatal = [this](const std::string& r) { fatal = r; };
     ev.batch_answered = [this](std::size_t, auto, const auto&) { ++batches_answered; };
-    pipeline = std::make_unique<Pipeline>(ctx.get_executor(), config, codec, store, sender,
-                                          publisher, clock, ev, 42);
+    pipeline = std::make_unique<Pipeline>(ctx.get_executor(), config,
+                                          PipelineParts{codec, store, sender, producer, clock}, ev, 42);
   }
 
   static PipelineConfig small_config() {
@@ -173,14 +78,45 @@ struct Harness {
     return m;
   }
 
+  void seed(const std::string& key, StoreState state, const std::string& fingerprint) {
+    if (state == StoreState::imported) {
+      REQUIRE(store.mark_imported(std::vector<ib::dedup::ImportedMark>{{key, fingerprint, ""}}).has_value());
+    } else {
+      REQUIRE(store.mark_pending(std::vector<ib::dedup::PendingMark>{{key, fingerprint, 1}}).has_value());
+    }
+  }
+  ib::dedup::Entry entry(const std::string& key) {
+    auto e = store.get(key).value();
+    REQUIRE(e.has_value());
+    return *e;
+  }
+  StoreState state(const std::string& key) {
+    auto e = store.get(key).value();
+    return e ? e->state : StoreState::absent;
+  }
+
+  // Acknowledges (or fails) every produce so far, oldest first, like the broker.
+  void ack_produces() {
+    const auto all = producer.produced();
+    while (acked < all.size()) {
+      if (before_retry_ack && all[acked].topic == "invoices.retry") before_retry_ack(all[acked]);
+      producer.complete_next(produce_error);
+      ++acked;
+    }
+  }
+
   // Runs the pipeline until drain(limit) ends; whether everything got done in time.
   bool drain(std::chrono::milliseconds limit) {
-    bool drained = false;
+    bool finished = false, drained = false;
     asio::co_spawn(ctx, pipeline->drain(limit), [&](std::exception_ptr, bool ok) {
       drained = ok;
-      ctx.stop();
+      finished = true;
     });
-    ctx.run_for(limit + 1s);
+    const auto give_up = std::chrono::steady_clock::now() + limit + 1s;
+    while (!finished && std::chrono::steady_clock::now() < give_up) {
+      ctx.run_one_for(1ms);
+      ack_produces();
+    }
     ctx.restart();
     return drained;
   }
@@ -194,6 +130,22 @@ struct Harness {
   std::map<Outcome, int> outcomes() const {
     std::map<Outcome, int> out;
     for (const auto& [m, o] : done) out[o]++;
+    return out;
+  }
+
+  // What reached the retry and review topics, headers decoded.
+  std::vector<std::pair<ib::kafka::OutgoingMessage, ib::kafka::RetryHistory>> retries() const {
+    std::vector<std::pair<ib::kafka::OutgoingMessage, ib::kafka::RetryHistory>> out;
+    for (auto& m : producer.produced()) {
+      if (m.topic == "invoices.retry") out.emplace_back(m, ib::kafka::decode_retry(m.headers).value());
+    }
+    return out;
+  }
+  std::vector<std::pair<ib::kafka::OutgoingMessage, ib::kafka::ReviewInfo>> reviews() const {
+    std::vector<std::pair<ib::kafka::OutgoingMessage, ib::kafka::ReviewInfo>> out;
+    for (auto& m : producer.produced()) {
+      if (m.topic == "invoices.review") out.emplace_back(m, ib::kafka::decode_review(m.headers).value());
+    }
     return out;
   }
 };
@@ -213,7 +165,7 @@ TEST_CASE("new invoices are sent once, marked imported, and every message is don
   CHECK(h.sender.batches[0].size() == 100);
   CHECK(h.sender.batches[2].size() == 50);
   for (const auto& [k, n] : h.sender.sends) CHECK(n == 1);
-  CHECK(h.store.entries.at("K7").state == StoreState::imported);
+  CHECK(h.state("K7") == StoreState::imported);
   CHECK(h.pipeline->backlog() == 0);
   CHECK_FALSE(h.fatal);
 }
@@ -221,8 +173,8 @@ TEST_CASE("new invoices are sent once, marked imported, and every message is don
 TEST_CASE("store hits cost no API call: same content is a duplicate, other content a conflict",
           "[pipeline][unit]") {
   Harness h;
-  h.store.entries["A"] = {StoreState::imported, "f1"};
-  h.store.entries["B"] = {StoreState::imported, "f1"};
+  h.seed("A", StoreState::imported, "f1");
+  h.seed("B", StoreState::imported, "f1");
   h.run({h.msg("A|f1"), h.msg("B|f2"), h.msg("C|f1")});
 
   CHECK(h.sender.sends.count("A") == 0);
@@ -232,21 +184,21 @@ TEST_CASE("store hits cost no API call: same content is a duplicate, other conte
   CHECK(o[Outcome::duplicate] == 1);
   CHECK(o[Outcome::conflict] == 1);
   CHECK(o[Outcome::imported] == 1);
-  CHECK(h.store.duplicates["A"] == 1);
-  REQUIRE(h.publisher.reviews.size() == 1);
-  CHECK(h.publisher.reviews[0].first.value == "B|f2");
-  CHECK(h.publisher.reviews[0].second.reason == ReviewReason::conflict);
-  CHECK(h.publisher.reviews[0].second.body.find("f1") != std::string::npos);
+  CHECK(h.entry("A").duplicates == 1);
+  REQUIRE(h.reviews().size() == 1);
+  CHECK(h.reviews()[0].first.value == "B|f2");
+  CHECK(h.reviews()[0].second.reason == ReviewReason::conflict);
+  CHECK(h.reviews()[0].second.d365_error.find("f1") != std::string::npos);
 }
 
 TEST_CASE("a replayed message is sent despite an imported store entry; D365 decides",
           "[pipeline][unit]") {
   Harness h;
-  h.store.entries["A"] = {StoreState::imported, "f1"};  // imported, then fixed in D365 and replayed
-  h.store.entries["B"] = {StoreState::imported, "f1"};  // still in D365: answers duplicate
-  h.store.entries["C"] = {StoreState::imported, "f0"};  // a conflict entry replayed after the fix
-  h.store.entries["D"] = {StoreState::imported, "f1"};  // an ordinary upstream copy, not replayed
-  h.sender.script["B"].push_back(answer(SendResult::duplicate, 412));
+  h.seed("A", StoreState::imported, "f1");  // imported, then fixed in D365 and replayed
+  h.seed("B", StoreState::imported, "f1");  // still in D365: answers duplicate
+  h.seed("C", StoreState::imported, "f0");  // a conflict entry replayed after the fix
+  h.seed("D", StoreState::imported, "f1");  // an ordinary upstream copy, not replayed
+  h.sender.script["B"] = {answer(AnswerClass::duplicate, 412)};
   auto replay = [&](std::string value) {
     auto m = h.msg(std::move(value));
     m.replay_count = 1;
@@ -264,15 +216,15 @@ TEST_CASE("a replayed message is sent despite an imported store entry; D365 deci
   CHECK(by_key.at("B") == Outcome::duplicate);  // not "recovered": we never had it pending
   CHECK(by_key.at("C") == Outcome::imported);
   CHECK(by_key.at("D") == Outcome::duplicate);
-  CHECK(h.store.entries.at("C").fingerprint == "f1");
-  CHECK(h.publisher.reviews.empty());
+  CHECK(h.entry("C").fingerprint == "f1");
+  CHECK(h.reviews().empty());
   CHECK_FALSE(h.fatal);
 }
 
 TEST_CASE("a replay collapsed onto an upstream copy of the same group is still sent",
           "[pipeline][unit]") {
   Harness h;
-  h.store.entries["A"] = {StoreState::imported, "f1"};
+  h.seed("A", StoreState::imported, "f1");
   auto replay = h.msg("A|f1");
   replay.replay_count = 2;
   h.run({h.msg("A|f1"), std::move(replay)});
@@ -291,10 +243,10 @@ TEST_CASE("copies inside one group collapse: one send, the rest are duplicates o
   CHECK(o[Outcome::imported] == 1);
   CHECK(o[Outcome::duplicate] == 2);
   CHECK(o[Outcome::conflict] == 1);
-  REQUIRE(h.publisher.reviews.size() == 1);
-  CHECK(h.publisher.reviews[0].first.value == "A|f9");
-  CHECK(h.publisher.reviews[0].second.body == "A|f1");  // both versions in review
-  CHECK(h.store.duplicates["A"] == 2);
+  REQUIRE(h.reviews().size() == 1);
+  CHECK(h.reviews()[0].first.value == "A|f9");
+  CHECK(h.reviews()[0].second.d365_error.ends_with("\nA|f1"));  // both versions in review
+  CHECK(h.entry("A").duplicates == 2);
   CHECK(h.done.size() == 4);
 }
 
@@ -304,28 +256,28 @@ TEST_CASE("transient failures go to the retry topic with backoff, then to review
   c.backoff.max_attempts = 4;  // 3 retries
   c.backoff.initial = 1000ms;
   Harness h(c);
-  h.sender.script["A"] = {answer(SendResult::transient, 503)};
-  h.sender.script["B"] = {answer(SendResult::transient, 500)};
-  h.sender.script["C"] = {answer(SendResult::transient, 504)};
+  h.sender.script["A"] = {answer(AnswerClass::transient, 503)};
+  h.sender.script["B"] = {answer(AnswerClass::transient, 500)};
+  h.sender.script["C"] = {answer(AnswerClass::transient, 504)};
   h.run({h.msg("A|f", 0), h.msg("B|f", 2), h.msg("C|f", 3)});
 
-  REQUIRE(h.publisher.retries.size() == 2);
-  std::map<std::string, RetryRecord> by_value;
-  for (const auto& [m, r] : h.publisher.retries) by_value[m.value] = r;
-  CHECK(by_value.at("A|f").next_attempt == 1);
-  CHECK(by_value.at("A|f").due == h.clock.now() + 1000ms);
+  REQUIRE(h.retries().size() == 2);
+  std::map<std::string, ib::kafka::RetryHistory> by_value;
+  for (const auto& [m, r] : h.retries()) by_value[m.value] = r;
+  CHECK(by_value.at("A|f").attempt == 1);
+  CHECK(by_value.at("A|f").due_ms == epoch_ms(h.clock.now() + 1000ms));
   CHECK(by_value.at("A|f").last_status == 503);
-  CHECK(by_value.at("B|f").next_attempt == 3);
-  CHECK(by_value.at("B|f").due == h.clock.now() + 4000ms);
-  REQUIRE(h.publisher.reviews.size() == 1);
-  CHECK(h.publisher.reviews[0].first.value == "C|f");
-  CHECK(h.publisher.reviews[0].second.reason == ReviewReason::exhausted);
-  CHECK(h.publisher.reviews[0].second.status == 504);
+  CHECK(by_value.at("B|f").attempt == 3);
+  CHECK(by_value.at("B|f").due_ms == epoch_ms(h.clock.now() + 4000ms));
+  REQUIRE(h.reviews().size() == 1);
+  CHECK(h.reviews()[0].first.value == "C|f");
+  CHECK(h.reviews()[0].second.reason == ReviewReason::exhausted);
+  CHECK(h.reviews()[0].second.d365_status == 504);
   auto o = h.outcomes();
   CHECK(o[Outcome::retried] == 2);
   CHECK(o[Outcome::exhausted] == 1);
   // Still pending in the store: a later duplicate answer will be "recovered".
-  CHECK(h.store.entries.at("A").state == StoreState::pending);
+  CHECK(h.state("A") == StoreState::pending);
 }
 
 TEST_CASE("a retry message consumed before its own produce is acknowledged is not lost",
@@ -334,71 +286,73 @@ TEST_CASE("a retry message consumed before its own produce is acknowledged is no
   // active (waiting for the broker's acknowledgement). It must wait for its key, not be
   // collapsed onto its parent as a copy (which would finish it and lose the retry).
   Harness h;
-  h.sender.script["A"] = {answer(SendResult::transient, 503)};  // then created
-  h.publisher.before_retry_ack = [&](const InMessage& m, const RetryRecord& r) {
-    InMessage retry = m;
-    retry.topic = "invoices.retry";
-    retry.offset = 0;
-    retry.attempt = r.next_attempt;
-    h.pipeline->submit({retry});
+  h.sender.script["A"] = {answer(AnswerClass::transient, 503)};  // then created
+  h.before_retry_ack = [&](const ib::kafka::OutgoingMessage& m) {
+    ib::kafka::Message consumed;
+    consumed.topic = m.topic;
+    consumed.offset = 0;
+    consumed.key = m.key;
+    consumed.value = m.value;
+    consumed.headers = m.headers;
+    h.pipeline->submit({to_in_message(std::move(consumed), true)});
   };
   h.run({h.msg("A|f")});
 
   CHECK(h.sender.sends.at("A") == 2);
-  CHECK(h.publisher.retries.size() == 1);
+  CHECK(h.retries().size() == 1);
   auto o = h.outcomes();
   CHECK(o[Outcome::retried] == 1);
   CHECK(o[Outcome::imported] == 1);
   CHECK(o[Outcome::duplicate] == 0);
   CHECK(h.done.size() == 2);
-  CHECK(h.store.entries.at("A").state == StoreState::imported);
+  CHECK(h.state("A") == StoreState::imported);
   CHECK(h.pipeline->backlog() == 0);
 }
 
 TEST_CASE("throttled and not-processed invoices are resent without spending a retry",
           "[pipeline][unit]") {
   Harness h;
-  h.sender.script["A"] = {answer(SendResult::throttled, 429, 5ms),
-                          answer(SendResult::throttled, 429, 5ms)};
-  h.sender.script["B"] = {answer(SendResult::not_processed, 0)};
+  h.sender.script["A"] = {answer(AnswerClass::throttled, 429, {}, 5ms),
+                          answer(AnswerClass::throttled, 429, {}, 5ms)};
+  h.sender.script["B"] = {answer(AnswerClass::not_processed, 0)};
   h.run({h.msg("A|f"), h.msg("B|f"), h.msg("C|f")});
 
   CHECK(h.sender.sends.at("A") == 3);
   CHECK(h.sender.sends.at("B") == 2);
   CHECK(h.sender.sends.at("C") == 1);
   CHECK(h.outcomes()[Outcome::imported] == 3);
-  CHECK(h.publisher.retries.empty());
-  CHECK(h.publisher.reviews.empty());
+  CHECK(h.retries().empty());
+  CHECK(h.reviews().empty());
   CHECK(h.pipeline->in_flight_limit() < 4);  // AIMD cut
 }
 
 TEST_CASE("a duplicate answer for a key we had sent before is recovered, else duplicate",
           "[pipeline][unit]") {
   Harness h;
-  h.store.entries["A"] = {StoreState::pending, "f"};
-  h.sender.script["A"] = {answer(SendResult::duplicate, 412)};
-  h.sender.script["B"] = {answer(SendResult::duplicate, 412)};
+  h.seed("A", StoreState::pending, "f");
+  h.sender.script["A"] = {answer(AnswerClass::duplicate, 412)};
+  h.sender.script["B"] = {answer(AnswerClass::duplicate, 412)};
   h.run({h.msg("A|f", 1), h.msg("B|f")});
   auto o = h.outcomes();
   CHECK(o[Outcome::recovered] == 1);
   CHECK(o[Outcome::duplicate] == 1);
-  CHECK(h.store.entries.at("A").state == StoreState::imported);
-  CHECK(h.store.entries.at("B").state == StoreState::imported);
+  CHECK(h.state("A") == StoreState::imported);
+  CHECK(h.state("B") == StoreState::imported);
 }
 
 TEST_CASE("permanent errors and invalid payloads go to review with their reason",
           "[pipeline][unit]") {
   Harness h;
-  h.sender.script["A"] = {answer(SendResult::permanent, 400)};
+  h.sender.script["A"] = {answer(AnswerClass::permanent, 400)};
   h.run({h.msg("A|f"), h.msg("BAD payload"), h.msg("B|f")});
-  REQUIRE(h.publisher.reviews.size() == 2);
-  std::map<std::string, ReviewRecord> by_value;
-  for (const auto& [m, r] : h.publisher.reviews) by_value[m.value] = r;
+  REQUIRE(h.reviews().size() == 2);
+  std::map<std::string, ib::kafka::ReviewInfo> by_value;
+  for (const auto& [m, r] : h.reviews()) by_value[m.value] = r;
   CHECK(by_value.at("A|f").reason == ReviewReason::rejected);
-  CHECK(by_value.at("A|f").status == 400);
-  CHECK(by_value.at("A|f").body.find("error") != std::string::npos);
+  CHECK(by_value.at("A|f").d365_status == 400);
+  CHECK(by_value.at("A|f").d365_error.find("error") != std::string::npos);
   CHECK(by_value.at("BAD payload").reason == ReviewReason::invalid);
-  CHECK(by_value.at("BAD payload").error.find("not an invoice") != std::string::npos);
+  CHECK(by_value.at("BAD payload").d365_error.find("not an invoice") != std::string::npos);
   auto o = h.outcomes();
   CHECK(o[Outcome::rejected] == 1);
   CHECK(o[Outcome::invalid] == 1);
@@ -408,21 +362,21 @@ TEST_CASE("permanent errors and invalid payloads go to review with their reason"
 TEST_CASE("a failing producer stops the pipeline and nothing unpublished is done",
           "[pipeline][unit]") {
   Harness h;
-  h.publisher.fail = "broker unreachable";
-  h.sender.script["A"] = {answer(SendResult::transient, 503)};
+  h.produce_error = -192;  // RD_KAFKA_RESP_ERR__MSG_TIMED_OUT: the broker never acknowledged
+  h.sender.script["A"] = {answer(AnswerClass::transient, 503)};
   h.run({h.msg("A|f")});
   REQUIRE(h.fatal);
-  CHECK(h.fatal->find("broker unreachable") != std::string::npos);
+  CHECK(h.fatal->find("cannot produce to the retry topic: produce to invoices.retry failed") != std::string::npos);
   CHECK(h.done.empty());
   CHECK(h.pipeline->failed());
 }
 
 TEST_CASE("a failing store stops the pipeline before sending", "[pipeline][unit]") {
   Harness h;
-  h.store.fail_writes = "IO error: No space left on device";
+  h.store.fail_next(ib::dedup::StoreErrc::no_space);
   h.run({h.msg("A|f")});
   REQUIRE(h.fatal);
-  CHECK(h.fatal->find("No space left") != std::string::npos);
+  CHECK(h.fatal->find("dedup store lookup failed: no_space") != std::string::npos);
   CHECK(h.sender.batches.empty());
   CHECK(h.done.empty());
 }
@@ -430,9 +384,9 @@ TEST_CASE("a failing store stops the pipeline before sending", "[pipeline][unit]
 TEST_CASE("a sender answering the wrong number of invoices loses none of them",
           "[pipeline][unit]") {
   Harness h;
-  h.sender.whole = [](const std::vector<std::string>&) { return std::vector<SendAnswer>{}; };
+  h.sender.whole = [](const std::vector<std::string>&) { return std::vector<ib::d365::Answer>{}; };
   h.run({h.msg("A|f"), h.msg("B|f")});
-  CHECK(h.publisher.retries.size() == 2);
+  CHECK(h.retries().size() == 2);
   CHECK(h.outcomes()[Outcome::retried] == 2);
 }
 
@@ -477,7 +431,9 @@ TEST_CASE("pipeline config validation reports every problem", "[pipeline][unit]"
   c.aimd.max_in_flight = 0;
   const auto problems = c.validate();
   CHECK(problems.size() == 5);  // max_in_flight 0 is also below min_in_flight
-  CHECK(std::count_if(problems.begin(), problems.end(),
-                      [](auto& p) { return p.rfind("retry.backoff.", 0) == 0; }) == 2);
+  // Named by their documented keys (retry.max_attempts, retry.jitter).
+  CHECK(std::count_if(problems.begin(), problems.end(), [](auto& p) {
+          return p.rfind("retry.max_attempts:", 0) == 0 || p.rfind("retry.jitter:", 0) == 0;
+        }) == 2);
   CHECK(PipelineConfig{}.validate().empty());
 }

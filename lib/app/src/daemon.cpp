@@ -1,7 +1,8 @@
 #include "app/daemon.hpp"
 
-#include "app/dedup_store_port.hpp"
-#include "app/kafka_publish_port.hpp"
+#include "config/config_source.hpp"
+#include "d365/batch_client.hpp"
+#include "d365/d365_transport.hpp"
 #include "core/log.hpp"
 #include "dedup/rocksdb_dedup_store.hpp"
 #include "kafka/admin.hpp"
@@ -26,6 +27,21 @@
 namespace ib::app {
 
 namespace asio = boost::asio;
+
+D365Factory make_d365_factory(const d365::D365Config& config) {
+  if (const auto problems = config.validate(); !problems.empty()) {
+    std::string all("d365 config:");
+    for (const auto& p : problems) all += "\n  " + p;
+    throw std::invalid_argument(all);
+  }
+  return [config](asio::any_io_executor executor) {
+    D365Parts parts;
+    parts.codec = std::make_unique<d365::EntityInvoiceCodec>(config.invoice, config.key, config.mapping);
+    auto transport = d365::make_d365_transport(executor, config, config::environment());
+    parts.sender = std::make_unique<d365::BatchClient>(transport, config.batch_client_config());
+    return parts;
+  };
+}
 
 struct Daemon::Impl {
   DaemonConfig config;
@@ -94,29 +110,31 @@ int Daemon::run(bool handle_signals) {
   auto registry = std::make_shared<prometheus::Registry>();
   pipeline::PipelineMetrics metrics(*registry);
   D365Parts d365 = s.d365(s.ctx.get_executor());
-  DedupStorePort store_port(*store);
-  KafkaPublishPort publisher(*producer, cfg.topics.retry, cfg.topics.review);
 
   pipeline::ConsumerLoop* loop_ptr = nullptr;
   std::atomic<bool> healthy{true};
   pipeline::PipelineEvents events;
-  events.done = [&](const pipeline::InMessage& m, pipeline::Outcome o) { loop_ptr->on_done(m, o); };
+  events.done = [&](const pipeline::InMessage& m, core::Outcome o) { loop_ptr->on_done(m, o); };
   events.fatal = [&](const std::string& reason) {
     healthy = false;
     loop_ptr->fail(reason);
   };
   events.batch_answered = [&](std::size_t size, std::chrono::steady_clock::duration took,
-                              const std::vector<pipeline::SendAnswer>& answers) {
+                              const std::vector<d365::Answer>& answers) {
     metrics.batch(size, took);
     bool throttled = false;
     for (const auto& a : answers) {
       metrics.response(a.status);
-      throttled = throttled || a.result == pipeline::SendResult::throttled;
+      throttled = throttled || a.outcome == core::AnswerClass::throttled;
     }
     if (throttled) metrics.throttled();
   };
-  pipeline::Pipeline pipe(s.ctx.get_executor(), cfg.pipeline, *d365.codec, store_port, *d365.sender,
-                          publisher, clock, events);
+  // The topics are configured once, under kafka.topics.
+  auto pipeline_config = cfg.pipeline;
+  pipeline_config.retry_topic = cfg.topics.retry;
+  pipeline_config.review_topic = cfg.topics.review;
+  pipeline::Pipeline pipe(s.ctx.get_executor(), pipeline_config,
+                          {*d365.codec, *store, *d365.sender, *producer, clock}, events);
   pipeline::ConsumerLoop loop(cfg.loop, *consumer, pipe, clock, &metrics);
   loop_ptr = &loop;
 

@@ -34,27 +34,14 @@ odata::TransportFailure to_transport_failure(http::TransportError error) {
   return F::protocol_error;
 }
 
-namespace {
-
-odata::Outcome fold(odata::Outcome outcome) {
-  // AuthorizedTransport already refreshed the token once: a 401 here is final.
-  return outcome == odata::Outcome::unauthorized ? odata::Outcome::permanent : outcome;
-}
-
-odata::Headers to_odata_headers(const http::Headers& headers) {
-  return odata::Headers(headers.begin(), headers.end());
-}
-
-}  // namespace
-
 Answer to_answer(const odata::RequestResult& result) {
   Answer a;
-  a.outcome = fold(result.classification.outcome);
+  a.outcome = result.classification.outcome;
   a.status = result.part.status;
   a.error = result.error;
-  if (a.outcome != odata::Outcome::created) a.body = result.part.body;
+  if (a.outcome != core::AnswerClass::created) a.body = result.part.body;
   a.record_id = result.part.record_id;
-  a.retry_after = result.classification.retry_after;
+  if (result.classification.retry_after) a.retry_after = *result.classification.retry_after;
   return a;
 }
 
@@ -81,7 +68,7 @@ boost::asio::awaitable<std::vector<Answer>> BatchClient::send(std::vector<odata:
     if (!encoded) {
       for (std::size_t i = begin; i < end; ++i) {
         Answer a;
-        a.outcome = odata::Outcome::permanent;
+        a.outcome = core::AnswerClass::permanent;
         a.error = "cannot write the request: " + encoded.error().message;
         answers.push_back(std::move(a));
       }
@@ -107,14 +94,13 @@ boost::asio::awaitable<std::vector<Answer>> BatchClient::send(std::vector<odata:
       const bool final = failure.code == http::TransportError::auth_rejected ||
                          failure.code == http::TransportError::invalid_request;
       for (auto& r : results) {
-        if (final) r.classification.outcome = odata::Outcome::permanent;
+        if (final) r.classification.outcome = core::AnswerClass::permanent;
       }
     } else {
       odata::BatchHttpResponse in;
       in.status = response->status;
-      in.headers = to_odata_headers(response->headers);
+      in.headers = std::move(response->headers);
       in.body = std::move(response->body);
-      in.after_token_refresh = true;
       results = odata::read_batch_response(*encoded, in, config_.classify);
     }
     for (std::size_t i = 0; i < part.size(); ++i) {
@@ -122,7 +108,7 @@ boost::asio::awaitable<std::vector<Answer>> BatchClient::send(std::vector<odata:
         answers.push_back(to_answer(results[i]));
       } else {
         Answer a;
-        a.outcome = odata::Outcome::not_processed;
+        a.outcome = core::AnswerClass::not_processed;
         a.error = "not processed: no result";
         answers.push_back(std::move(a));
       }

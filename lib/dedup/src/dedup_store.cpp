@@ -4,14 +4,6 @@
 
 namespace ib::dedup {
 
-std::string_view to_string(EntryState state) {
-  switch (state) {
-    case EntryState::pending: return "pending";
-    case EntryState::imported: return "imported";
-  }
-  return "unknown";
-}
-
 std::string_view to_string(StoreErrc code) {
   switch (code) {
     case StoreErrc::in_use: return "in_use";

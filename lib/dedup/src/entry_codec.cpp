@@ -90,7 +90,7 @@ std::optional<Entry> decode_entry(std::string_view bytes) {
   if (!r.varint(attempt) || attempt > UINT32_MAX) return std::nullopt;
   if (!r.time(since) || !r.time(first) || !r.time(last) || !r.varint(duplicates)) return std::nullopt;
   if (!r.bytes(e.fingerprint) || !r.bytes(e.record_id) || !r.done()) return std::nullopt;
-  e.state = static_cast<EntryState>(state);
+  e.state = static_cast<core::StoreState>(state);
   e.attempt = static_cast<std::uint32_t>(attempt);
   e.state_since = from_ms(since);
   e.first_seen = from_ms(first);

@@ -22,13 +22,13 @@ bool is_expired(const Entry& entry, TimePoint now, std::chrono::milliseconds ttl
 std::optional<Entry> apply_pending(const std::optional<Entry>& live, const PendingMark& mark,
                                    TimePoint now) {
   const TimePoint t = from_ms(to_ms(now));
-  if (live && live->state == EntryState::imported) return std::nullopt;
+  if (live && live->state == core::StoreState::imported) return std::nullopt;
   Entry e = live ? *live : Entry{};
   if (!live) {
     e.first_seen = t;
     e.duplicates = 0;
   }
-  e.state = EntryState::pending;
+  e.state = core::StoreState::pending;
   e.fingerprint = mark.fingerprint;
   e.attempt = mark.attempt;
   e.state_since = t;
@@ -41,7 +41,7 @@ Entry apply_imported(const std::optional<Entry>& live, const ImportedMark& mark,
   const TimePoint t = from_ms(to_ms(now));
   Entry e = live ? *live : Entry{};
   if (!live) e.first_seen = t;
-  e.state = EntryState::imported;
+  e.state = core::StoreState::imported;
   e.fingerprint = mark.fingerprint;
   if (!mark.record_id.empty()) e.record_id = mark.record_id;
   e.state_since = t;

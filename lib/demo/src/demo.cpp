@@ -1,6 +1,6 @@
 #include "demo/demo.hpp"
 
-#include "app/d365_ports.hpp"
+#include "app/daemon.hpp"
 #include "app/daemon.hpp"
 #include "app/daemon_config.hpp"
 #include "core/log.hpp"

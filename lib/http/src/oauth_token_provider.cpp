@@ -1,5 +1,7 @@
 #include "http/oauth_token_provider.hpp"
 
+#include "core/text.hpp"
+
 #include "core/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -42,13 +44,6 @@ std::string form_encode(std::string_view s) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto l = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-           return l(x) == l(y);
-         });
-}
-
 std::string trim_right(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
     s.pop_back();
@@ -82,7 +77,7 @@ Parsed parse_token_answer(std::string_view body) {
     return out;
   }
   if (const auto* type = obj.if_contains("token_type")) {
-    if (!type->is_string() || !iequals(type->as_string(), "bearer")) {
+    if (!type->is_string() || !core::iequals(type->as_string(), "bearer")) {
       out.problem = "token_type is not Bearer";
       return out;
     }

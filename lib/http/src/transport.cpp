@@ -5,24 +5,6 @@
 
 namespace ib::http {
 
-namespace {
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-}  // namespace
-
-std::optional<std::string_view> find_header(const Headers& headers, std::string_view name) {
-  for (const auto& [k, v] : headers) {
-    if (iequals(k, name)) return std::string_view(v);
-  }
-  return std::nullopt;
-}
-
 std::string_view to_string(TransportError error) {
   switch (error) {
     case TransportError::invalid_request: return "invalid_request";

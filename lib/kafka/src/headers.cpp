@@ -42,7 +42,7 @@ public:
 
   template <typename Int>
   Int integer(std::string_view name, Int min, Int max) {
-    const auto v = find_header(headers_, name);
+    const auto v = core::find_last_header(headers_, name);
     if (!v) {
       problems_.push_back("missing header " + std::string(name));
       return Int{};
@@ -60,7 +60,7 @@ public:
   }
 
   std::string text(std::string_view name, bool required) {
-    const auto v = find_header(headers_, name);
+    const auto v = core::find_last_header(headers_, name);
     if (!v) {
       if (required) problems_.push_back("missing header " + std::string(name));
       return {};
@@ -68,14 +68,14 @@ public:
     return std::string(*v);
   }
 
-  std::optional<HeaderError> error() const {
+  std::optional<core::Error> error() const {
     if (problems_.empty()) return std::nullopt;
     std::string msg;
     for (const auto& p : problems_) {
       if (!msg.empty()) msg += "; ";
       msg += p;
     }
-    return HeaderError{std::move(msg)};
+    return core::Error{std::move(msg)};
   }
 
   void problem(std::string p) { problems_.push_back(std::move(p)); }
@@ -122,37 +122,8 @@ void write_origin(Headers& headers, const Origin& o) {
 
 }  // namespace
 
-void throw_exception_from_error(const HeaderError& e, const boost::source_location&) {
-  throw std::invalid_argument(e.message);
-}
-
-std::string_view to_string(ReviewReason reason) {
-  switch (reason) {
-    case ReviewReason::invalid: return "invalid";
-    case ReviewReason::conflict: return "conflict";
-    case ReviewReason::rejected: return "rejected";
-    case ReviewReason::exhausted: return "exhausted";
-  }
-  return "invalid";
-}
-
-std::optional<ReviewReason> parse_review_reason(std::string_view text) {
-  for (const auto r : {ReviewReason::invalid, ReviewReason::conflict, ReviewReason::rejected,
-                       ReviewReason::exhausted}) {
-    if (to_string(r) == text) return r;
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string_view> find_header(const Headers& headers, std::string_view name) {
-  for (auto it = headers.rbegin(); it != headers.rend(); ++it) {
-    if (it->first == name) return std::string_view(it->second);
-  }
-  return std::nullopt;
-}
-
 int replay_count(const Headers& headers) {
-  const auto v = find_header(headers, header::kReplayCount);
+  const auto v = core::find_last_header(headers, header::kReplayCount);
   if (!v || v->empty()) return 0;
   int out = 0;
   const auto* end = v->data() + v->size();
@@ -162,7 +133,7 @@ int replay_count(const Headers& headers) {
 }
 
 bool has_retry_history(const Headers& headers) {
-  return find_header(headers, header::kAttempt).has_value();
+  return core::find_last_header(headers, header::kAttempt).has_value();
 }
 
 void encode_retry(Headers& headers, const RetryHistory& history) {
@@ -191,20 +162,20 @@ void encode_review(Headers& headers, const ReviewInfo& info) {
   put(headers, header::kReplayCount, std::to_string(info.replay_count));
 }
 
-boost::system::result<RetryHistory, HeaderError> decode_retry(const Headers& headers) {
+core::Result<RetryHistory> decode_retry(const Headers& headers) {
   Reader r(headers);
   auto h = read_retry(r);
   if (auto e = r.error()) return *e;
   return h;
 }
 
-boost::system::result<ReviewInfo, HeaderError> decode_review(const Headers& headers) {
+core::Result<ReviewInfo> decode_review(const Headers& headers) {
   Reader r(headers);
   ReviewInfo info;
   const auto reason = r.text(header::kReviewReason, true);
-  if (const auto parsed = parse_review_reason(reason)) {
+  if (const auto parsed = core::parse_review_reason(reason)) {
     info.reason = *parsed;
-  } else if (find_header(headers, header::kReviewReason)) {
+  } else if (core::find_last_header(headers, header::kReviewReason)) {
     r.problem("header " + std::string(header::kReviewReason) +
               " is not one of invalid, conflict, rejected, exhausted");
   }

@@ -1,5 +1,7 @@
 #include "odata/batch_reader.hpp"
 
+#include "core/text.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -10,17 +12,8 @@ namespace {
 using sv = std::string_view;
 constexpr auto npos = sv::npos;
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(sv a, sv b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool istarts_with(sv s, sv prefix) { return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix); }
+using core::iequals;
+using core::istarts_with;
 
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 

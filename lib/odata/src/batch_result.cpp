@@ -65,7 +65,6 @@ std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const B
     ClassifyInput in;
     in.status = response.status;
     in.error_code = whole.error_code;
-    in.after_token_refresh = response.after_token_refresh;
     in.retry_after = whole.retry_after;
     if (is_2xx(response.status)) {
       // 2xx and no parts: a readable empty batch means nothing was processed; an
@@ -78,11 +77,11 @@ std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const B
       // A conflict for the batch as a whole says nothing about any one record: never
       // count it as created or duplicate (that would mark it imported).
       const auto o = r.classification.outcome;
-      if (o == Outcome::duplicate || o == Outcome::created) r.classification = {Outcome::transient, std::nullopt};
+      if (o == core::AnswerClass::duplicate || o == core::AnswerClass::created) r.classification = {core::AnswerClass::transient, std::nullopt};
     }
     if (is_2xx(response.status)) {
       for (auto& r : out) {
-        r.error = r.classification.outcome == Outcome::not_processed
+        r.error = r.classification.outcome == core::AnswerClass::not_processed
                       ? "not processed: no response part"
                       : "batch " + std::to_string(response.status) + " with unreadable body: " + parsed.error;
       }
@@ -135,7 +134,7 @@ std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const B
 
   for (auto& r : out) {
     if (failure && !(r.has_part && by_id[r.index] && !is_2xx(r.part.status))) {
-      r.classification = Classification{Outcome::transient, std::nullopt};
+      r.classification = Classification{core::AnswerClass::transient, std::nullopt};
       r.error = "rolled back: change set failed with " + describe(*failure);
       continue;
     }
@@ -143,7 +142,6 @@ std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const B
     in.part_present = r.has_part;
     in.status = r.part.status;
     in.error_code = r.part.error_code;
-    in.after_token_refresh = response.after_token_refresh;
     in.retry_after = r.part.retry_after;
     if (!in.retry_after) {
       if (auto ra = find_header(response.headers, "Retry-After")) in.retry_after = parse_retry_after(*ra);

@@ -38,6 +38,27 @@ std::int64_t epoch_ms(core::Clock::TimePoint t) {
 
 }  // namespace
 
+InMessage to_in_message(kafka::Message&& record, bool from_retry_topic) {
+  InMessage in;
+  static_cast<kafka::Message&>(in) = std::move(record);
+  // A message from the input topic may carry an old retry history too (an operator's
+  // replay of an exhausted invoice): its origin stays the first consumption's.
+  if (from_retry_topic || kafka::has_retry_history(in.headers)) {
+    if (auto history = kafka::decode_retry(in.headers)) {
+      in.retry = std::move(*history);
+    } else if (from_retry_topic) {
+      log::warn("retry message without valid retry headers; treated as a first attempt",
+                {{"offset", std::to_string(in.offset)}, {"error", history.error().message}});
+    }
+  }
+  if (from_retry_topic) {
+    if (in.retry) in.attempt = in.retry->attempt;
+  } else {
+    in.replay_count = kafka::replay_count(in.headers);  // an operator's replay from review
+  }
+  return in;
+}
+
 struct ConsumerLoop::Impl {
   ConsumerLoopConfig config;
   kafka::Consumer& consumer;
@@ -50,25 +71,12 @@ struct ConsumerLoop::Impl {
   bool backpressure_paused = false;
   bool stopping = false;
   std::optional<std::string> failure;
-  std::uint64_t consumed = 0;
 
   Impl(ConsumerLoopConfig c, kafka::Consumer& k, Pipeline& p, core::Clock& clk, PipelineMetrics* m)
       : config(std::move(c)), consumer(k), pipeline(p), clock(clk), metrics(m),
         tracker(config.max_backlog * 4) {}
 
-  InMessage to_in(kafka::Message&& m) {
-    InMessage in;
-    in.topic = std::move(m.topic);
-    in.partition = m.partition;
-    in.offset = m.offset;
-    in.key = std::move(m.key);
-    in.value = std::move(m.value);
-    in.headers = std::move(m.headers);
-    return in;
-  }
-
   void on_message(kafka::Message&& m, std::vector<InMessage>& ready) {
-    ++consumed;
     const kafka::TopicPartition tp = m.topic_partition();
     const bool from_retry = m.topic == config.retry_topic;
     if (metrics) metrics->consumed(from_retry);
@@ -80,20 +88,12 @@ struct ConsumerLoop::Impl {
       (void)consumer.seek(tp, m.offset);
       return;
     }
-    auto in = to_in(std::move(m));
+    auto in = to_in_message(std::move(m), from_retry);
     if (!from_retry) {
-      in.replay_count = kafka::replay_count(in.headers);  // an operator's replay from review
       ready.push_back(std::move(in));
       return;
     }
-    std::int64_t due_ms = 0;
-    if (auto history = kafka::decode_retry(in.headers)) {
-      in.attempt = history->attempt;
-      due_ms = history->due_ms;
-    } else {
-      log::warn("retry message without valid retry headers; treated as a first attempt",
-                {{"offset", std::to_string(in.offset)}, {"error", history.error().message}});
-    }
+    const std::int64_t due_ms = in.retry ? in.retry->due_ms : 0;
     // Only partitions that really hold a message get an entry (and a pause): resuming a
     // partition that was never paused makes librdkafka 2.0.2 fetch from an older position,
     // delivering messages again.
@@ -236,7 +236,7 @@ void ConsumerLoop::fail(const std::string& reason) {
   stop();
 }
 
-void ConsumerLoop::on_done(const InMessage& message, Outcome outcome) {
+void ConsumerLoop::on_done(const InMessage& message, core::Outcome outcome) {
   auto& s = *impl_;
   if (s.metrics) s.metrics->outcome(outcome);
   const kafka::TopicPartition tp{message.topic, message.partition};
@@ -251,6 +251,5 @@ void ConsumerLoop::on_done(const InMessage& message, Outcome outcome) {
 }
 
 std::size_t ConsumerLoop::held() const { return impl_->held_count; }
-std::uint64_t ConsumerLoop::consumed() const { return impl_->consumed; }
 
 }  // namespace ib::pipeline

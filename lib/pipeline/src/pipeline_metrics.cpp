@@ -9,9 +9,9 @@ namespace ib::pipeline {
 
 namespace {
 
-constexpr Outcome kOutcomes[] = {Outcome::imported, Outcome::duplicate, Outcome::recovered,
-                                 Outcome::conflict, Outcome::invalid,   Outcome::rejected,
-                                 Outcome::retried,  Outcome::exhausted, Outcome::throttled};
+constexpr core::Outcome kOutcomes[] = {core::Outcome::imported, core::Outcome::duplicate, core::Outcome::recovered,
+                                 core::Outcome::conflict, core::Outcome::invalid,   core::Outcome::rejected,
+                                 core::Outcome::retried,  core::Outcome::exhausted, core::Outcome::throttled};
 
 // Statuses D365 answers that get their own series; anything else is "other".
 constexpr int kStatuses[] = {200, 201, 204, 400, 401, 403, 404, 409, 412, 413, 422, 429, 500, 502, 503, 504};
@@ -77,7 +77,7 @@ void PipelineMetrics::consumed(bool from_retry_topic, std::uint64_t n) {
   (from_retry_topic ? consumed_retry_ : consumed_input_)->Increment(static_cast<double>(n));
 }
 
-void PipelineMetrics::outcome(Outcome o) { outcomes_[static_cast<std::size_t>(o)]->Increment(); }
+void PipelineMetrics::outcome(core::Outcome o) { outcomes_[static_cast<std::size_t>(o)]->Increment(); }
 
 void PipelineMetrics::batch(std::size_t size, std::chrono::steady_clock::duration took) {
   batch_size_->Observe(static_cast<double>(size));

@@ -8,14 +8,14 @@ namespace ib::retry {
 std::vector<std::string> BackoffConfig::validate() const {
   using namespace std::chrono_literals;
   std::vector<std::string> problems;
-  if (initial < 0ms) problems.push_back("backoff.initial: must not be negative");
+  if (initial < 0ms) problems.push_back("initial: must not be negative");
   if (!(multiplier >= 1.0) || multiplier > 100.0) {
-    problems.push_back("backoff.multiplier: must be between 1 and 100");
+    problems.push_back("multiplier: must be between 1 and 100");
   }
-  if (max_delay < initial) problems.push_back("backoff.max_delay: must be at least backoff.initial");
-  if (!(jitter >= 0.0 && jitter <= 1.0)) problems.push_back("backoff.jitter: must be between 0 and 1");
+  if (max_delay < initial) problems.push_back("max_delay: must be at least initial");
+  if (!(jitter >= 0.0 && jitter <= 1.0)) problems.push_back("jitter: must be between 0 and 1");
   if (max_attempts < 1 || max_attempts > 1000) {
-    problems.push_back("backoff.max_attempts: must be between 1 and 1000");
+    problems.push_back("max_attempts: must be between 1 and 1000");
   }
   return problems;
 }

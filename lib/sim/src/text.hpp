@@ -3,6 +3,8 @@
 // Text helpers shared by the simulator's parsers and handlers (ASCII only), and reading
 // a whole file.
 
+#include "core/text.hpp"
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -10,11 +12,9 @@
 
 namespace ib::sim {
 
-/// Case-insensitive equality.
-bool iequals(std::string_view a, std::string_view b);
-
-/// Case-insensitive substring search.
-bool icontains(std::string_view hay, std::string_view needle);
+// Case-insensitive equality and substring search: core's.
+using core::iequals;
+using core::icontains;
 
 /// Lower-case copy.
 std::string to_lower(std::string_view s);

@@ -1,7 +1,9 @@
 #pragma once
 
 #include "app/daemon_config.hpp"
-#include "pipeline/ports.hpp"
+#include "d365/d365_config.hpp"
+#include "d365/invoice_codec.hpp"
+#include "d365/sender.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -14,10 +16,15 @@ namespace ib::app {
 /// The D365 side of one deployment: how payloads are decoded and how batches are sent.
 /// Built on the daemon's io_context (the sender's HTTP client lives there).
 struct D365Parts {
-  std::unique_ptr<pipeline::InvoiceCodec> codec;
-  std::unique_ptr<pipeline::SendPort> sender;
+  std::unique_ptr<d365::InvoiceCodec> codec;
+  std::unique_ptr<d365::Sender> sender;
 };
 using D365Factory = std::function<D365Parts(boost::asio::any_io_executor)>;
+
+/// The production D365 side: d365::EntityInvoiceCodec + d365::BatchClient over
+/// d365::make_d365_transport() with the process environment. Throws
+/// std::invalid_argument listing every problem of `config`.
+D365Factory make_d365_factory(const d365::D365Config& config);
 
 /// `invoice-bridge run`: the daemon. Opens the dedup store, makes sure the retry and
 /// review topics exist, starts the consumer, producer, pipeline and metrics endpoint, and

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "app/d365_config.hpp"
+#include "d365/d365_config.hpp"
 #include "config/config_source.hpp"
 #include "core/log.hpp"
 #include "dedup/dedup_config.hpp"
@@ -47,7 +47,7 @@ struct DaemonConfig {
   pipeline::PipelineConfig pipeline;
   pipeline::ConsumerLoopConfig loop;
   metrics::MetricsServerConfig metrics;
-  D365Config d365;
+  d365::D365Config d365;
 
   DaemonConfig();
 

@@ -4,6 +4,7 @@
 #include "odata/batch_config.hpp"
 #include "odata/batch_result.hpp"
 #include "odata/batch_writer.hpp"
+#include "d365/sender.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -30,23 +31,6 @@ struct BatchClientConfig {
   std::vector<std::string> validate() const;
 };
 
-/// One invoice's classified answer (ARCHITECTURE.md outcome table).
-struct Answer {
-  odata::Outcome outcome = odata::Outcome::transient;
-  /// HTTP status of its response part, or of the whole batch when the answer applied to
-  /// every request (429, 503 without a batch body); 0 when no HTTP answer came.
-  int status = 0;
-  /// One line: `412 0x80040237: A record with ...`, `not processed: no response part`,
-  /// `timeout: ...`.
-  std::string error;
-  /// The error body of its part (kept for manual review); empty for successes.
-  std::string body;
-  /// The created record's id (Dataverse: its GUID) when the server said.
-  std::string record_id;
-  /// throttled only: how long to wait before sending it again.
-  std::optional<std::chrono::seconds> retry_after;
-};
-
 /// Counters of one client (for `import`'s summary and tests).
 struct BatchClientStats {
   std::uint64_t batches_sent = 0;     ///< `$batch` HTTP requests attempted
@@ -65,12 +49,12 @@ struct BatchClientStats {
 /// through the token refresh of AuthorizedTransport, so it is permanent.
 ///
 /// Thread: the transport's executor; many send() calls may run at once.
-class BatchClient {
+class BatchClient final : public Sender {
 public:
   /// Throws std::invalid_argument listing every problem of `config`.
   BatchClient(std::shared_ptr<http::Transport> transport, BatchClientConfig config);
 
-  boost::asio::awaitable<std::vector<Answer>> send(std::vector<odata::EntityWrite> writes);
+  boost::asio::awaitable<std::vector<Answer>> send(std::vector<odata::EntityWrite> writes) override;
 
   const BatchClientConfig& config() const { return config_; }
   BatchClientStats stats() const { return stats_; }

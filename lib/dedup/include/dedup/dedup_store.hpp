@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/clock.hpp"
+#include "core/outcome.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -15,19 +16,12 @@ namespace ib::dedup {
 
 using TimePoint = core::Clock::TimePoint;
 
-/// What the store knows about one dedup key.
-enum class EntryState : std::uint8_t {
-  /// Sent to D365 (or about to be), outcome unknown. A crash or timeout leaves it here.
-  pending = 1,
-  /// D365 confirmed the record exists (created by us, or its conflict answer said so).
-  imported = 2,
-};
-
-std::string_view to_string(EntryState state);
-
 /// The value stored under one key. Times are kept at millisecond resolution.
 struct Entry {
-  EntryState state = EntryState::pending;
+  /// pending: sent to D365 (or about to be), outcome unknown; a crash or timeout leaves it
+  /// here. imported: D365 confirmed the record exists (created by us, or its conflict
+  /// answer said so). Never absent.
+  core::StoreState state = core::StoreState::pending;
   /// Content fingerprint of the invoice, opaque bytes chosen by the caller (e.g. a raw
   /// 16-byte hash). Compare it with the new copy's to tell a harmless retry from a conflict.
   std::string fingerprint;

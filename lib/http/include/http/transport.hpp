@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/headers.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
@@ -14,11 +16,9 @@
 
 namespace ib::http {
 
-/// Header fields in order; names compare case-insensitively (use find_header()).
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-/// The value of the first header named `name` (ASCII case-insensitive), or nullopt.
-std::optional<std::string_view> find_header(const Headers& headers, std::string_view name);
+/// Header fields in order; names compare case-insensitively (core::find_header()).
+using core::Headers;
+using core::find_header;
 
 /// One HTTP request, relative to the transport's base URL.
 struct Request {

@@ -2,8 +2,8 @@
 
 #include "kafka/message.hpp"
 
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
+#include "core/error.hpp"
+#include "core/outcome.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -60,10 +60,7 @@ struct RetryHistory {
   friend bool operator==(const RetryHistory&, const RetryHistory&) = default;
 };
 
-/// Why a message went to manual review.
-enum class ReviewReason { invalid, conflict, rejected, exhausted };
-std::string_view to_string(ReviewReason reason);
-std::optional<ReviewReason> parse_review_reason(std::string_view text);
+using core::ReviewReason;
 
 /// Headers of a message on the manual-review topic.
 struct ReviewInfo {
@@ -81,12 +78,6 @@ struct ReviewInfo {
   friend bool operator==(const ReviewInfo&, const ReviewInfo&) = default;
 };
 
-/// A header decoding failure; `message` names the header and the bad value.
-struct HeaderError {
-  std::string message;
-};
-[[noreturn]] void throw_exception_from_error(const HeaderError& e,
-                                             const boost::source_location& loc);
 
 /// Writes `history` into `headers`: replaces every `ib-` retry header already there and
 /// keeps all other headers (a message's trace headers travel along).
@@ -99,18 +90,17 @@ void encode_review(Headers& headers, const ReviewInfo& info);
 /// True when `headers` carry a retry history (an `ib-attempt` header).
 bool has_retry_history(const Headers& headers);
 
-/// Reads a retry history. Missing or malformed headers are errors naming every problem.
+/// Reads a retry history. Missing or malformed headers are errors naming every problem
+/// (the header and the bad value).
 /// When a name repeats, the last one wins (Kafka's convention for "current value").
-boost::system::result<RetryHistory, HeaderError> decode_retry(const Headers& headers);
+core::Result<RetryHistory> decode_retry(const Headers& headers);
 
 /// Reads review info (and the retry history when an `ib-attempt` header is present).
-boost::system::result<ReviewInfo, HeaderError> decode_review(const Headers& headers);
+core::Result<ReviewInfo> decode_review(const Headers& headers);
 
 /// The value of `ib-replay-count`: how many times an operator replayed the message from
 /// manual review; 0 when the header is missing or not a number in [0, 1000000].
 int replay_count(const Headers& headers);
 
-/// The last value of header `name`, if any.
-std::optional<std::string_view> find_header(const Headers& headers, std::string_view name);
 
 }  // namespace ib::kafka

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/headers.hpp"
+
 #include <compare>
 #include <cstdint>
 #include <string>
@@ -17,8 +19,9 @@ struct TopicPartition {
   friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
 };
 
-/// Kafka record headers in wire order; names may repeat. Values are raw bytes.
-using Headers = std::vector<std::pair<std::string, std::string>>;
+/// Kafka record headers in wire order; names may repeat (core::find_last_header reads the
+/// current value). Values are raw bytes.
+using core::Headers;
 
 /// A consumed record, copied out of librdkafka (no librdkafka types, owns its bytes).
 struct Message {

@@ -15,8 +15,6 @@ struct BatchHttpResponse {
   int status = 0;
   Headers headers;   ///< outer headers (Content-Type, Retry-After...)
   std::string body;
-  /// true when the token was refreshed for this send already (a 401 is then permanent).
-  bool after_token_refresh = false;
 };
 
 /// One request's result, in request order.

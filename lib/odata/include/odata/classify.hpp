@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/outcome.hpp"
 #include "odata/batch_config.hpp"
 
 #include <chrono>
@@ -7,18 +8,6 @@
 #include <string_view>
 
 namespace ib::odata {
-
-/// What happened to one request (the outcome table of ARCHITECTURE.md).
-enum class Outcome {
-  created,        ///< 2xx: the record was written
-  duplicate,      ///< the record exists: 412 + 0x80040237, 409, configured codes/statuses
-  throttled,      ///< 429: send again after retry_after, not an attempt
-  transient,      ///< 5xx, timeout, reset, unreadable answer: retry (an attempt)
-  not_processed,  ///< no response part: the server stopped before it; send again
-  unauthorized,   ///< 401 before a token refresh: refresh once, send again
-  permanent,      ///< other 4xx (and 401 after a refresh): manual review with the error body
-};
-std::string_view to_string(Outcome o);
 
 /// Why no HTTP answer arrived at all.
 enum class TransportFailure {
@@ -37,12 +26,11 @@ struct ClassifyInput {
   std::string_view error_code;      ///< D365 `error.code`, may be empty
   bool part_present = true;         ///< false: the batch response had no part for it
   TransportFailure transport = TransportFailure::none;
-  bool after_token_refresh = false; ///< the token was refreshed for this send already
   std::optional<std::chrono::seconds> retry_after;  ///< from its Retry-After header
 };
 
 struct Classification {
-  Outcome outcome = Outcome::transient;
+  core::AnswerClass outcome = core::AnswerClass::transient;
   /// throttled only: how long to wait (Retry-After, else config.default_retry_after, capped).
   std::optional<std::chrono::seconds> retry_after;
   friend bool operator==(const Classification&, const Classification&) = default;
@@ -54,7 +42,8 @@ struct Classification {
 ///  3. 2xx                                        -> created
 ///  4. 429                                        -> throttled (retry_after)
 ///  5. 4xx with a duplicate code, or a duplicate status -> duplicate
-///  6. 401                                        -> unauthorized, or permanent after a refresh
+///  6. 401                                        -> permanent (the transport already
+///                                                   refreshed the token once: http::AuthorizedTransport)
 ///  7. 408, 5xx, or no readable status (0, 1xx, 3xx) -> transient
 ///  8. any other 4xx                              -> permanent
 /// Pure; table-tested.

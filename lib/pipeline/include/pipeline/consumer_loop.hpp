@@ -35,6 +35,12 @@ struct ConsumerLoopConfig {
   std::vector<std::string> validate() const;
 };
 
+/// A consumed record as the pipeline takes it, its headers decoded once: the retry
+/// history (attempt, due time, origin) of a retry-topic message, the replay count of an
+/// input-topic message. A retry message with unreadable headers is logged and treated as
+/// a first attempt.
+InMessage to_in_message(kafka::Message&& record, bool from_retry_topic);
+
 /// Drives a Pipeline from a Kafka consumer on one io_context thread: hands messages in,
 /// holds retry-topic messages until their due time (pausing that partition, never
 /// sleeping), pauses all partitions when the backlog is too big, drops the work of revoked
@@ -61,12 +67,10 @@ public:
   void fail(const std::string& reason);
 
   /// The pipeline reports a message whose outcome is durable.
-  void on_done(const InMessage& message, Outcome outcome);
+  void on_done(const InMessage& message, core::Outcome outcome);
 
   /// Retry-topic messages held until due.
   std::size_t held() const;
-  /// Messages consumed so far.
-  std::uint64_t consumed() const;
 
 private:
   struct Impl;

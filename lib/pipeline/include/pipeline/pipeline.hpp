@@ -3,10 +3,13 @@
 #include "batch/aimd_limiter.hpp"
 #include "batch/batcher.hpp"
 #include "core/clock.hpp"
-#include "pipeline/ports.hpp"
+#include "core/outcome.hpp"
+#include "d365/sender.hpp"
+#include "pipeline/message.hpp"
 #include "retry/backoff.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include <chrono>
 #include <functional>
@@ -14,6 +17,16 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace ib::d365 {
+class InvoiceCodec;
+}
+namespace ib::dedup {
+class DedupStore;
+}
+namespace ib::kafka {
+class Producer;
+}
 
 namespace ib::pipeline {
 
@@ -24,11 +37,10 @@ struct PipelineConfig {
   /// Due times of the retry topic (1 s, 2 s, 4 s with jitter by default). A transient
   /// failure is retried through the retry topic `max_attempts - 1` times (3 by default),
   /// then goes to manual review.
-  retry::BackoffConfig backoff{.initial = std::chrono::milliseconds(1000),
-                               .multiplier = 2.0,
-                               .max_delay = std::chrono::milliseconds(60000),
-                               .jitter = 0.2,
-                               .max_attempts = 4};
+  retry::BackoffConfig backoff;
+  /// Where transient failures and manual-review cases are produced.
+  std::string retry_topic = "invoices.retry";
+  std::string review_topic = "invoices.review";
 
   int max_retries() const { return backoff.max_attempts - 1; }
 
@@ -39,20 +51,33 @@ struct PipelineConfig {
 struct PipelineEvents {
   /// `message`'s outcome is durable (store written or produce acknowledged): its offset
   /// may be committed. Called exactly once per submitted message that was not revoked.
-  std::function<void(const InMessage& message, Outcome outcome)> done;
+  std::function<void(const InMessage& message, core::Outcome outcome)> done;
   /// A batch came back: its size, how long it took, and the answers.
   std::function<void(std::size_t size, std::chrono::steady_clock::duration took,
-                     const std::vector<SendAnswer>& answers)>
+                     const std::vector<d365::Answer>& answers)>
       batch_answered;
   /// The pipeline cannot go on without risking loss (store or producer failed). It has
   /// stopped; nothing more will be marked done. Called at most once.
   std::function<void(const std::string& reason)> fatal;
 };
 
-/// Decode → dedup gate → batch → send → route, for messages handed in by a driver (the
-/// Kafka consumer in the daemon, tests otherwise). Runs on one executor (one thread);
-/// every public member must be called on it. The driver owns offsets: it stores a
-/// message's offset only after `events.done` for it.
+/// The parts a pipeline runs on: the real interfaces, implemented by RocksDB, librdkafka
+/// and the `$batch` client in production and by the fakes of tests/support in unit tests.
+struct PipelineParts {
+  const d365::InvoiceCodec& codec;  ///< decode + key + fingerprint + entity write
+  dedup::DedupStore& store;         ///< dedup decisions and their durable state
+  d365::Sender& sender;             ///< batches to D365, one answer per invoice
+  kafka::Producer& producer;        ///< retry and manual-review topics (acks=all)
+  core::Clock& clock;               ///< wall time of retry due dates
+};
+
+/// Decode → dedup admission → batch → send → settle, for messages handed in by a driver
+/// (the Kafka consumer loop in the daemon, tests otherwise). Its three stages are in files
+/// named after them: admission.cpp (decode, dedup decision, collapse of copies),
+/// dispatch.cpp (batching, AIMD pacing, sending), settlement.cpp (routing answers,
+/// publishing, store writes, `done`). Runs on one executor (one thread); every public
+/// member must be called on it. The driver owns offsets: it stores a message's offset only
+/// after `events.done` for it.
 ///
 /// Guarantees (ARCHITECTURE.md invariants): each submitted message ends in exactly one
 /// `done` (or in none, if its partition is revoked or the pipeline stops: it is then
@@ -61,8 +86,7 @@ struct PipelineEvents {
 /// spending a retry.
 class Pipeline {
 public:
-  Pipeline(boost::asio::any_io_executor executor, PipelineConfig config, InvoiceCodec& codec,
-           StorePort& store, SendPort& sender, PublishPort& publisher, core::Clock& clock,
+  Pipeline(boost::asio::any_io_executor executor, PipelineConfig config, PipelineParts parts,
            PipelineEvents events, std::optional<std::uint64_t> seed = std::nullopt);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
@@ -85,13 +109,11 @@ public:
   /// in flight or `limit` has passed. True if everything submitted is done.
   boost::asio::awaitable<bool> drain(std::chrono::milliseconds limit);
 
-  /// The delay before retry `attempt` (>= 1), jitter included.
-  std::chrono::milliseconds retry_delay(int attempt);
-
   bool failed() const;
 
-private:
   struct Impl;
+
+private:
   std::shared_ptr<Impl> impl_;
 };
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "pipeline/routing.hpp"
+#include "core/outcome.hpp"
 
 #include <array>
 #include <chrono>
@@ -29,7 +29,7 @@ public:
   /// `ib_messages_consumed_total{topic_kind="input|retry"}`
   void consumed(bool from_retry_topic, std::uint64_t n = 1);
   /// `ib_invoices_total{outcome=...}`
-  void outcome(Outcome o);
+  void outcome(core::Outcome o);
   /// `ib_batch_size` and `ib_batch_duration_seconds` histograms.
   void batch(std::size_t size, std::chrono::steady_clock::duration took);
   /// `ib_d365_responses_total{status="204|412|...|other|none"}`; 0 = no response part.

@@ -1,0 +1,73 @@
+#pragma once
+
+#include "config/config_source.hpp"
+#include "d365/batch_client.hpp"
+#include "http/auth.hpp"
+#include "invoice/invoice_config.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace ib::d365 {
+
+/// none | static_token | client_credentials (the HTTP module's modes).
+using AuthMode = http::AuthMode;
+
+/// How the bridge authenticates to D365 (keys under `d365.auth.`).
+struct D365AuthConfig {
+  AuthMode mode = AuthMode::none;
+  /// static_token: file / environment variable holding the token (exactly one).
+  std::string token_file;
+  std::string token_env;
+  /// client_credentials: Entra ID tenant (id or domain); used to build token_url when empty.
+  std::string tenant;
+  std::string client_id;
+  /// File / environment variable holding the client secret (exactly one). Never logged.
+  std::string client_secret_file;
+  std::string client_secret_env;
+  /// `https://ORG.crm.dynamics.com/.default`.
+  std::string scope;
+  /// Token endpoint; empty = `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`.
+  std::string token_url;
+
+  /// token_url, or the Entra ID one built from tenant.
+  std::string effective_token_url() const;
+};
+
+/// The D365 side of the bridge: where, how to authenticate, how to write and read batches,
+/// how to decode and map invoices (keys under `d365.`).
+struct D365Config {
+  /// Origin of the service: `https://org.crm.dynamics.com` (no path).
+  std::string base_url = "http://127.0.0.1:8080";
+  /// Service root path below base_url: `/api/data/v9.2` (Dataverse), `/data` (F&O).
+  std::string service_root = "/api/data/v9.2";
+  D365AuthConfig auth;
+  /// PEM file of trusted CAs; empty = system trust store.
+  std::string tls_ca_file;
+  /// Turns certificate verification off (tests only; logs a warning).
+  bool tls_insecure = false;
+  /// Most connections to D365 open at once.
+  std::size_t max_connections = 8;
+  /// Deadline of one `$batch` call.
+  std::chrono::milliseconds request_deadline{60'000};
+  /// odata writer / classify options (service_url is derived from base_url + service_root).
+  odata::BatchConfig odata;
+  odata::ClassifyConfig classify;
+  /// Payload decoding, dedup key and entity mapping.
+  invoice::DecodeConfig invoice;
+  invoice::KeyConfig key;
+  invoice::MappingConfig mapping;
+
+  /// Reads every `d365.` key from `source` (problems land in the source).
+  void load(config::ConfigSource& source);
+  /// Every problem at once, each naming its key.
+  std::vector<std::string> validate() const;
+  /// `base_url + service_root`.
+  std::string service_url() const;
+  /// The BatchClient's config (service_url filled in).
+  d365::BatchClientConfig batch_client_config() const;
+};
+
+}  // namespace ib::d365

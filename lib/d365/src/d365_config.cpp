@@ -1,0 +1,209 @@
+#include "d365/d365_config.hpp"
+
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <map>
+
+namespace ib::d365 {
+
+namespace {
+
+template <typename Enum, typename Parse>
+void read_named(config::ConfigSource& s, std::string_view key, Enum& out, std::vector<std::string> names,
+                Parse parse) {
+  std::string value(to_string(out));
+  s.read_enum(key, value, names);
+  if (auto v = parse(value)) out = *v;
+}
+
+void read_seconds(config::ConfigSource& s, std::string_view key, std::chrono::seconds& out) {
+  std::chrono::milliseconds ms = out;
+  s.read(key, ms);
+  out = std::chrono::duration_cast<std::chrono::seconds>(ms);
+}
+
+void read_size(config::ConfigSource& s, std::string_view key, std::size_t& out) {
+  std::uint64_t v = out;
+  s.read(key, v);
+  out = static_cast<std::size_t>(v);
+}
+
+void read_pairs(config::ConfigSource& s, std::string_view key,
+                std::vector<std::pair<std::string, std::string>>& out) {
+  if (!s.has(key)) return;
+  std::map<std::string, std::string> m;
+  s.read(key, m);
+  out.assign(m.begin(), m.end());
+}
+
+}  // namespace
+
+std::string D365AuthConfig::effective_token_url() const {
+  if (!token_url.empty()) return token_url;
+  if (tenant.empty()) return {};
+  return "https://login.microsoftonline.com/" + tenant + "/oauth2/v2.0/token";
+}
+
+std::string D365Config::service_url() const {
+  std::string base = base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::string root = service_root;
+  if (!root.empty() && root.front() != '/') root.insert(root.begin(), '/');
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return base + (root == "/" ? "" : root);
+}
+
+d365::BatchClientConfig D365Config::batch_client_config() const {
+  d365::BatchClientConfig c;
+  c.odata = odata;
+  c.odata.service_url = service_url();
+  c.classify = classify;
+  c.request_deadline = request_deadline;
+  return c;
+}
+
+void D365Config::load(config::ConfigSource& s) {
+  s.read("d365.base_url", base_url);
+  s.read("d365.service_root", service_root);
+  s.read("d365.request_deadline", request_deadline);
+  read_size(s, "d365.max_connections", max_connections);
+  s.read("d365.tls.ca_file", tls_ca_file);
+  s.read("d365.tls.insecure", tls_insecure);
+
+  std::string mode = auth.mode == AuthMode::none           ? "none"
+                     : auth.mode == AuthMode::static_token ? "static_token"
+                                                           : "client_credentials";
+  s.read_enum("d365.auth.mode", mode, {"none", "static_token", "client_credentials"});
+  auth.mode = mode == "static_token"         ? AuthMode::static_token
+              : mode == "client_credentials" ? AuthMode::client_credentials
+                                             : AuthMode::none;
+  s.read("d365.auth.token_file", auth.token_file);
+  s.read("d365.auth.token_env", auth.token_env);
+  s.read("d365.auth.tenant", auth.tenant);
+  s.read("d365.auth.client_id", auth.client_id);
+  s.read("d365.auth.client_secret_file", auth.client_secret_file);
+  s.read("d365.auth.client_secret_env", auth.client_secret_env);
+  s.read("d365.auth.scope", auth.scope);
+  s.read("d365.auth.token_url", auth.token_url);
+
+  read_named(s, "d365.odata.format", odata.format, {"multipart", "json"}, odata::parse_batch_format);
+  read_named(s, "d365.odata.url_form", odata.url_form, {"absolute_path", "relative", "absolute_uri"},
+             odata::parse_url_form);
+  read_named(s, "d365.odata.operation", odata.operation, {"create", "create_if_absent", "upsert"},
+             odata::parse_operation);
+  s.read("d365.odata.continue_on_error", odata.continue_on_error);
+  s.read("d365.odata.atomic", odata.atomic);
+  read_size(s, "d365.odata.max_requests", odata.max_requests);
+
+  s.read("d365.classify.duplicate_codes", classify.duplicate_codes);
+  if (s.has("d365.classify.duplicate_statuses")) {
+    std::vector<std::string> statuses;
+    s.read("d365.classify.duplicate_statuses", statuses);
+    classify.duplicate_statuses.clear();
+    for (const auto& text : statuses) {
+      try {
+        classify.duplicate_statuses.push_back(std::stoi(text));
+      } catch (const std::exception&) {
+        s.add_problem("d365.classify.duplicate_statuses: '" + text + "' is not an HTTP status");
+      }
+    }
+  }
+  read_seconds(s, "d365.classify.default_retry_after", classify.default_retry_after);
+  read_seconds(s, "d365.classify.max_retry_after", classify.max_retry_after);
+
+  read_named(s, "d365.invoice.format", invoice.format, {"json", "protobuf", "detect"},
+             invoice::parse_payload_format);
+  std::uint64_t payload = invoice.max_payload_bytes;
+  s.read_bytes("d365.invoice.max_payload_bytes", payload);
+  invoice.max_payload_bytes = static_cast<std::size_t>(payload);
+  read_size(s, "d365.invoice.max_lines", invoice.max_lines);
+  read_size(s, "d365.invoice.max_string_bytes", invoice.max_string_bytes);
+  read_size(s, "d365.invoice.max_extra_fields", invoice.max_extra_fields);
+  read_size(s, "d365.invoice.max_json_depth", invoice.max_json_depth);
+  s.read("d365.invoice.reject_unknown_fields", invoice.reject_unknown_fields);
+  s.read("d365.invoice.default_company", invoice.default_company);
+
+  read_named(s, "d365.key.case", key.key_case, {"preserve", "upper", "lower"}, invoice::parse_key_case);
+  s.read("d365.key.include_company", key.include_company);
+
+  auto& m = mapping;
+  s.read("d365.mapping.entity_set", m.entity_set);
+  s.read("d365.mapping.key_properties", m.key_properties);
+  s.read("d365.mapping.vendor_account_property", m.vendor_account_property);
+  s.read("d365.mapping.invoice_number_property", m.invoice_number_property);
+  s.read("d365.mapping.company_property", m.company_property);
+  s.read("d365.mapping.invoice_date_property", m.invoice_date_property);
+  s.read("d365.mapping.due_date_property", m.due_date_property);
+  s.read("d365.mapping.currency_property", m.currency_property);
+  s.read("d365.mapping.amount_property", m.amount_property);
+  s.read("d365.mapping.tax_property", m.tax_property);
+  s.read("d365.mapping.description_property", m.description_property);
+  s.read("d365.mapping.lines_property", m.lines_property);
+  read_named(s, "d365.mapping.lines_format", m.lines_format, {"omit", "json_string", "nested_array"},
+             invoice::parse_lines_format);
+  read_pairs(s, "d365.mapping.extra_properties", m.extra_properties);
+  read_pairs(s, "d365.mapping.fixed_properties", m.fixed_properties);
+  s.read("d365.mapping.decimals_as_strings", m.decimals_as_strings);
+}
+
+std::vector<std::string> D365Config::validate() const {
+  std::vector<std::string> problems;
+  auto add = [&](const std::string& prefix, const std::vector<std::string>& more) {
+    for (const auto& p : more) problems.push_back(p.rfind(prefix, 0) == 0 ? p : prefix + p);
+  };
+  auto url = boost::urls::parse_absolute_uri(base_url);
+  if (!url) {
+    problems.push_back("d365.base_url: not an absolute URL: '" + base_url + "'");
+  } else {
+    if (url->scheme() != "http" && url->scheme() != "https") {
+      problems.push_back("d365.base_url: scheme must be http or https");
+    }
+    if (!url->encoded_path().empty() && url->encoded_path() != "/") {
+      problems.push_back("d365.base_url: must have no path (put it in d365.service_root)");
+    }
+    if (url->has_query() || url->has_fragment() || url->has_userinfo()) {
+      problems.push_back("d365.base_url: must have no query, fragment or user info");
+    }
+  }
+  if (service_root.empty() || service_root.front() != '/') {
+    problems.push_back("d365.service_root: must start with '/' (e.g. /api/data/v9.2)");
+  }
+  if (max_connections < 1) problems.push_back("d365.max_connections: must be at least 1");
+  if (request_deadline.count() <= 0) problems.push_back("d365.request_deadline: must be positive");
+  if (tls_insecure && !tls_ca_file.empty()) {
+    problems.push_back("d365.tls: set ca_file or insecure, not both");
+  }
+  switch (auth.mode) {
+    case AuthMode::none: break;
+    case AuthMode::static_token:
+      if (auth.token_file.empty() == auth.token_env.empty()) {
+        problems.push_back("d365.auth: static_token needs exactly one of token_file and token_env");
+      }
+      break;
+    case AuthMode::client_credentials:
+      if (auth.effective_token_url().empty()) {
+        problems.push_back("d365.auth: client_credentials needs tenant or token_url");
+      }
+      if (auth.client_id.empty()) problems.push_back("d365.auth.client_id: required for client_credentials");
+      if (auth.scope.empty()) problems.push_back("d365.auth.scope: required for client_credentials");
+      if (auth.client_secret_file.empty() == auth.client_secret_env.empty()) {
+        problems.push_back(
+            "d365.auth: client_credentials needs exactly one of client_secret_file and client_secret_env");
+      }
+      break;
+  }
+  auto odata_checked = odata;
+  odata_checked.service_url = service_url();
+  add("d365.odata: ", odata_checked.validate());
+  add("d365.classify: ", classify.validate());
+  add("d365.invoice: ", invoice.validate());
+  add("d365.key: ", key.validate());
+  add("d365.mapping: ", mapping.validate());
+  if (odata.operation != odata::Operation::create && mapping.key_properties.empty()) {
+    problems.push_back("d365.mapping.key_properties: create_if_absent and upsert address records by key");
+  }
+  return problems;
+}
+
+}  // namespace ib::d365

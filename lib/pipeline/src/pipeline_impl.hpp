@@ -1,0 +1,101 @@
+#pragma once
+
+// The Pipeline's state, shared by its three stage files (admission.cpp, dispatch.cpp,
+// settlement.cpp). Private to lib/pipeline.
+
+#include "pipeline/pipeline.hpp"
+#include "pipeline/settlement.hpp"
+
+#include "d365/invoice_codec.hpp"
+#include "dedup/dedup_store.hpp"
+#include "kafka/producer.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace ib::pipeline {
+
+// One message on its way through the pipeline.
+struct Item {
+  InMessage msg;
+  d365::DecodedInvoice decoded;
+  bool sent_before = false;
+  bool revoked = false;
+  // The message, or a copy collapsed onto it before admission, is an operator's replay.
+  bool replayed = false;
+  // Later copies with the same key and content, completed as duplicates with this one.
+  std::vector<std::shared_ptr<Item>> followers;
+};
+using ItemPtr = std::shared_ptr<Item>;
+
+struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
+  using SteadyClock = std::chrono::steady_clock;
+
+  boost::asio::any_io_executor executor;
+  PipelineConfig config;
+  PipelineParts parts;
+  PipelineEvents events;
+  retry::Rng rng;
+  std::size_t backlog = 0;  // submitted, not yet done (followers included)
+  bool failed = false;
+  boost::asio::steady_timer idle_timer;  // wakes drain() when work completes
+
+  // --- admission (admission.cpp) ---
+  // Keys queued or in flight, to collapse later copies onto the first.
+  std::unordered_map<std::string, ItemPtr> active;
+  // Retry-topic messages whose key was active when they arrived, admitted once it is not.
+  // A retry message can arrive before its own parent's produce is acknowledged (the
+  // parent is still active then): collapsing it onto the parent would finish it with the
+  // parent's outcome and lose the retry.
+  std::unordered_map<std::string, std::vector<ItemPtr>> parked;
+
+  void submit(std::vector<InMessage> messages);
+  void admit_items(std::vector<ItemPtr> decoded);
+  void admit_later(std::vector<ItemPtr> items);
+  void release(const ItemPtr& item);
+  void revoke(const std::string& topic, std::int32_t partition);
+
+  // --- dispatch (dispatch.cpp) ---
+  batch::Batcher<ItemPtr> batcher;
+  batch::AimdLimiter aimd;
+  std::deque<std::vector<ItemPtr>> closed;  // batches waiting for an in-flight slot
+  boost::asio::steady_timer linger_timer;
+  boost::asio::steady_timer pause_timer;
+  bool linger_armed = false;
+  bool pause_armed = false;
+  int in_flight = 0;
+
+  void enqueue(const ItemPtr& item);
+  void arm_linger();
+  void pump();
+  static boost::asio::awaitable<void> send_batch(std::shared_ptr<Impl> self, std::vector<ItemPtr> batch);
+  boost::asio::awaitable<bool> drain(std::chrono::milliseconds limit);
+
+  // --- settlement (settlement.cpp) ---
+  void route_answers(const std::vector<ItemPtr>& batch, const std::vector<d365::Answer>& answers);
+  void publish(kafka::OutgoingMessage message, std::function<void()> on_acked);
+  void to_review(InMessage msg, ReviewRecord record, core::Outcome outcome, const ItemPtr& item = nullptr);
+  void complete(const ItemPtr& item, core::Outcome outcome);
+  void finish(const InMessage& msg, core::Outcome outcome, bool revoked);
+  void record_duplicates(const std::vector<std::string>& keys);
+  void fail(const std::string& reason);
+
+  Impl(boost::asio::any_io_executor ex, PipelineConfig cfg, PipelineParts p, PipelineEvents ev,
+       std::optional<std::uint64_t> seed)
+      : executor(ex), config(std::move(cfg)), parts(p), events(std::move(ev)),
+        rng(seed.value_or(std::random_device{}())), idle_timer(ex), batcher(config.batch),
+        aimd(config.aimd), linger_timer(ex), pause_timer(ex) {}
+};
+
+// One line for a store failure: its kind and message.
+std::string describe_store_error(const dedup::StoreError& e);
+
+}  // namespace ib::pipeline

@@ -1,0 +1,235 @@
+// Settlement: where an invoice goes after its answer (the outcome table), the retry and
+// review records, and applying them: store writes, produces, `done`.
+#include "pipeline/settlement.hpp"
+
+#include "pipeline_impl.hpp"
+
+#include "core/log.hpp"
+#include "kafka/headers.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+
+#include <algorithm>
+
+namespace ib::pipeline {
+
+Route route(core::AnswerClass answer, int attempt, int max_retries, bool sent_before) {
+  using A = Route::Action;
+  using core::AnswerClass;
+  using core::Outcome;
+  using core::ReviewReason;
+  switch (answer) {
+    case AnswerClass::created: return {A::mark_imported, Outcome::imported};
+    case AnswerClass::duplicate:
+      return {A::mark_imported, sent_before ? Outcome::recovered : Outcome::duplicate};
+    case AnswerClass::throttled: return {A::resend, Outcome::throttled};
+    case AnswerClass::not_processed: return {A::resend, Outcome::throttled};
+    case AnswerClass::transient:
+      if (attempt < max_retries) {
+        return {A::retry_topic, Outcome::retried, attempt + 1};
+      }
+      return {A::review_topic, Outcome::exhausted, 0, ReviewReason::exhausted};
+    case AnswerClass::permanent:
+      return {A::review_topic, Outcome::rejected, 0, ReviewReason::rejected};
+  }
+  return {A::review_topic, Outcome::rejected, 0, ReviewReason::rejected};
+}
+
+kafka::OutgoingMessage retry_message(InMessage original, const RetryRecord& record,
+                                     std::string topic) {
+  kafka::RetryHistory history;
+  history.attempt = record.next_attempt;
+  history.due_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(record.due.time_since_epoch()).count();
+  history.last_status = record.last_status;
+  history.last_error = record.last_error;
+  history.origin = original.origin();
+  kafka::OutgoingMessage out;
+  out.topic = std::move(topic);
+  out.key = std::move(original.key);
+  out.value = std::move(original.value);
+  out.headers = std::move(original.headers);
+  kafka::encode_retry(out.headers, history);
+  return out;
+}
+
+kafka::OutgoingMessage review_message(InMessage original, const ReviewRecord& record,
+                                      std::string topic) {
+  kafka::ReviewInfo info;
+  info.reason = record.reason;
+  info.d365_status = record.status;
+  info.d365_error = record.body.empty() ? record.error
+                                        : record.error.empty() ? record.body
+                                                               : record.error + "\n" + record.body;
+  info.origin = original.origin();
+  if (original.retry) {
+    // The history as of the attempt that sent it here: every attempt made, and the last
+    // attempt's answer (the retry headers still describe the one before).
+    info.retry = *original.retry;
+    info.retry->attempt = std::max(record.attempts, original.retry->attempt);
+    if (record.status != 0 || !record.error.empty()) {
+      info.retry->last_status = record.status;
+      info.retry->last_error = record.error;
+    }
+  }
+  // A replayed message keeps its count (its review headers were stripped by the replay).
+  info.replay_count = kafka::replay_count(original.headers);
+  kafka::OutgoingMessage out;
+  out.topic = std::move(topic);
+  out.key = std::move(original.key);
+  out.value = std::move(original.value);
+  out.headers = std::move(original.headers);
+  kafka::encode_review(out.headers, info);
+  return out;
+}
+
+std::string describe_store_error(const dedup::StoreError& e) {
+  return std::string(dedup::to_string(e.code)) + ": " + e.message;
+}
+
+namespace asio = boost::asio;
+using core::Outcome;
+
+void Pipeline::Impl::fail(const std::string& reason) {
+  if (failed) return;
+  failed = true;
+  log::error("pipeline stopped", {{"reason", reason}});
+  linger_timer.cancel();
+  pause_timer.cancel();
+  idle_timer.cancel();
+  if (events.fatal) events.fatal(reason);
+}
+
+void Pipeline::Impl::finish(const InMessage& msg, Outcome outcome, bool revoked) {
+  --backlog;
+  if (!revoked && !failed && events.done) events.done(msg, outcome);
+  if (backlog == 0) idle_timer.cancel();
+}
+
+// The item's own outcome, then its followers as upstream duplicates.
+void Pipeline::Impl::complete(const ItemPtr& item, Outcome outcome) {
+  release(item);
+  finish(item->msg, outcome, item->revoked);
+  if (!item->followers.empty()) {
+    record_duplicates(std::vector<std::string>(item->followers.size(), item->decoded.dedup_key));
+    for (const auto& f : item->followers) finish(f->msg, Outcome::duplicate, f->revoked);
+  }
+}
+
+void Pipeline::Impl::record_duplicates(const std::vector<std::string>& keys) {
+  if (auto r = parts.store.record_duplicates(keys); !r) {
+    // A lost sighting count changes no outcome: log, go on.
+    log::warn("dedup store: duplicate count not recorded", {{"error", describe_store_error(r.error())}});
+  }
+}
+
+// Produces `message`; `on_acked` once the broker acknowledged it. A failed produce stops
+// the pipeline: the source offset is not committed, so nothing is lost.
+void Pipeline::Impl::publish(kafka::OutgoingMessage message, std::function<void()> on_acked) {
+  auto self = shared_from_this();
+  auto produce = [](std::shared_ptr<Impl> self, kafka::OutgoingMessage m) -> asio::awaitable<kafka::DeliveryReport> {
+    co_return co_await self->parts.producer.produce(std::move(m));
+  };
+  const std::string topic = message.topic;
+  asio::co_spawn(executor, produce(self, std::move(message)),
+                 [self, topic, on_acked = std::move(on_acked)](std::exception_ptr e,
+                                                               kafka::DeliveryReport report) {
+                   std::optional<std::string> error;
+                   if (e) {
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       error = std::string("produce threw: ") + ex.what();
+                     }
+                   } else if (!report.ok()) {
+                     error = "produce to " + topic + " failed: " + report.error.message();
+                   }
+                   if (error) {
+                     self->fail("cannot produce to the " +
+                                std::string(topic == self->config.retry_topic ? "retry" : "review") +
+                                " topic: " + *error);
+                     return;
+                   }
+                   if (!self->failed) on_acked();
+                 });
+}
+
+void Pipeline::Impl::to_review(InMessage msg, ReviewRecord record, Outcome outcome, const ItemPtr& item) {
+  auto self = shared_from_this();
+  const bool revoked = item && item->revoked;
+  InMessage copy = msg;
+  publish(review_message(std::move(msg), record, config.review_topic),
+          [self, copy = std::move(copy), outcome, item, revoked] {
+            if (item) {
+              self->complete(item, outcome);
+            } else {
+              self->finish(copy, outcome, revoked);
+            }
+          });
+}
+
+void Pipeline::Impl::route_answers(const std::vector<ItemPtr>& batch, const std::vector<d365::Answer>& answers) {
+  std::optional<std::chrono::milliseconds> retry_after;
+  bool throttled = false;
+  std::vector<dedup::ImportedMark> imported;
+  std::vector<std::pair<ItemPtr, Outcome>> imported_items;
+  std::vector<ItemPtr> resend;
+  const auto now = SteadyClock::now();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& item = batch[i];
+    const auto& answer = answers[i];
+    const auto r = route(answer.outcome, item->msg.attempt, config.max_retries(), item->sent_before);
+    const auto& key = item->decoded.dedup_key;
+    switch (r.action) {
+      case Route::Action::mark_imported:
+        imported.push_back({key, item->decoded.fingerprint, answer.record_id});
+        imported_items.emplace_back(item, r.outcome);
+        break;
+      case Route::Action::resend:
+        if (answer.outcome == core::AnswerClass::throttled) {
+          throttled = true;
+          if (answer.retry_after) retry_after = std::max(retry_after.value_or(*answer.retry_after), *answer.retry_after);
+        }
+        resend.push_back(item);
+        break;
+      case Route::Action::retry_topic: {
+        const auto delay = retry::delay_for(config.backoff, r.next_attempt, rng);
+        log::info("transient failure; to the retry topic",
+                  {{"dedup_key", key}, {"status", std::to_string(answer.status)},
+                   {"attempt", std::to_string(r.next_attempt)}, {"error", answer.error}});
+        publish(retry_message(item->msg,
+                              RetryRecord{r.next_attempt, parts.clock.now() + delay, answer.status, answer.error},
+                              config.retry_topic),
+                [self = shared_from_this(), item] { self->complete(item, Outcome::retried); });
+        break;
+      }
+      case Route::Action::review_topic:
+        log::warn("invoice sent to manual review",
+                  {{"dedup_key", key}, {"reason", std::string(core::to_string(r.reason))},
+                   {"status", std::to_string(answer.status)}, {"error", answer.error}});
+        to_review(item->msg, ReviewRecord{r.reason, answer.status, answer.error, answer.body, item->msg.attempt + 1},
+                  r.outcome, item);
+        break;
+    }
+  }
+  if (throttled) {
+    aimd.on_throttle(now, retry_after);
+    log::warn("throttled by D365",
+              {{"retry_after_ms", std::to_string(retry_after ? retry_after->count() : -1)},
+               {"in_flight_limit", std::to_string(aimd.limit())}});
+  } else {
+    aimd.on_success();
+  }
+  if (!imported.empty()) {
+    if (auto written = parts.store.mark_imported(imported); !written) {
+      fail("dedup store write failed: " + describe_store_error(written.error()));
+      return;
+    }
+    for (const auto& [item, outcome] : imported_items) complete(item, outcome);
+  }
+  // Resent ahead of new work, as one batch (never more than the batch it came from).
+  if (!resend.empty()) closed.push_front(std::move(resend));
+  pump();
+}
+
+}  // namespace ib::pipeline

@@ -1,0 +1,96 @@
+#pragma once
+
+#include "batch/aimd_limiter.hpp"
+#include "batch/batcher.hpp"
+#include "core/error.hpp"
+#include "d365/invoice_codec.hpp"
+#include "d365/sender.hpp"
+#include "retry/backoff.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace ib::tools {
+
+/// What one `import` run did. Every input line lands in exactly one of invalid, imported,
+/// duplicates (in the file, or already in D365), conflicts, failed.
+struct ImportSummary {
+  std::uint64_t read = 0;        ///< non-blank input lines
+  std::uint64_t invalid = 0;     ///< not decodable / failed validation
+  std::uint64_t imported = 0;    ///< created (or found created by our own earlier, unanswered attempt)
+  std::uint64_t duplicates = 0;  ///< same key + content earlier in the file, or D365 had the record
+  std::uint64_t conflicts = 0;   ///< same key as an earlier line, different content: not sent
+  std::uint64_t retried = 0;     ///< retries after transient failures (attempts beyond the first)
+  std::uint64_t resent = 0;      ///< resends after throttling / not processed (not attempts)
+  std::uint64_t throttled = 0;   ///< throttled answers
+  std::uint64_t failed = 0;      ///< permanent errors and transient failures after the last retry
+  std::uint64_t requests_sent = 0;  ///< `$batch` calls made
+  /// `{"read":..,"invalid":..,...}`.
+  std::string to_json() const;
+  /// One human line: `read 100 imported 90 duplicates 5 ...`.
+  std::string to_line() const;
+};
+
+/// One rejected line (written as NDJSON: {line, reason, status, error, invoice}).
+struct ImportReject {
+  std::size_t line = 0;
+  std::string reason;    ///< invalid | conflict | rejected | exhausted | resend_limit
+  int status = 0;        ///< HTTP status of the last answer (0: none)
+  std::string error;     ///< decoder message, D365 error, transport error, conflict detail
+  std::string invoice;   ///< the input line as read
+  /// `{"line":..,"reason":..,"status":..,"error":..,"invoice":<the JSON, or a string>}`.
+  std::string to_json() const;
+};
+
+/// How `import` sends (from the config's `batch.`, `send.` and `retry.` keys).
+struct ImportSettings {
+  batch::BatcherConfig batch;
+  batch::AimdConfig aimd;
+  /// Transient failures: max_attempts total sends per invoice (4 = 3 retries), delays 1 s, 2 s, 4 s.
+  retry::BackoffConfig backoff;
+  /// Bound on resends of one invoice after throttling / not processed.
+  int max_resends = 1000;
+  /// Progress callback period.
+  std::chrono::milliseconds progress_interval{1000};
+  std::uint64_t seed = 0;  ///< backoff jitter; 0 = random
+};
+
+using ImportDecode = std::function<core::Result<d365::DecodedInvoice>(std::string_view line)>;
+using ImportRejectSink = std::function<void(const ImportReject&)>;
+/// Called every progress_interval while sending and once at the end (`final`).
+using ImportProgress = std::function<void(const ImportSummary&, std::size_t to_send, bool final)>;
+
+/// The import flow, over the D365 sender: reads every NDJSON line of `input`, decodes
+/// it, drops in-file duplicates (same key + fingerprint) and rejects conflicts (same key,
+/// other content), sends the rest in batches with AIMD-bounded concurrency, resends
+/// throttled / not-processed invoices (Retry-After honoured, not an attempt), retries
+/// transient failures with backoff, and reports every rejected line to `rejects`.
+/// Runs on the sender's executor; `input` is read synchronously first.
+boost::asio::awaitable<ImportSummary> run_import(std::istream& input, ImportDecode decode,
+                                                 d365::Sender& sender, ImportSettings settings,
+                                                 ImportRejectSink rejects, ImportProgress progress);
+
+/// Command-line options of `invoice-bridge import`.
+struct ImportOptions {
+  std::string config_path;
+  std::string input;         ///< NDJSON file, `-` = stdin
+  std::string rejects_path;  ///< empty = `<input>.rejects.ndjson` (`import.rejects.ndjson` for stdin)
+  std::string summary_json;  ///< empty = none
+  /// Progress on stderr: a refreshed line on a terminal, plain lines every 10 s otherwise.
+  bool progress = true;
+};
+
+/// `invoice-bridge import`: loads the config (the `d365:`, `batch:`, `send:`, `retry:`
+/// keys; other sections are read but not checked), runs the import against D365, writes
+/// rejects and the summary. Exit status: 0 when every line was imported or a duplicate,
+/// 1 when any line was invalid, conflicting or failed, 2 for bad usage/config/input.
+int import_command(const ImportOptions& options);
+
+}  // namespace ib::tools

@@ -1,0 +1,193 @@
+#include "tools/store_command.hpp"
+
+#include "tool_support.hpp"
+
+#include <boost/json.hpp>
+
+#include <iomanip>
+#include <iostream>
+
+namespace ib::tools {
+
+namespace {
+
+namespace json = boost::json;
+
+json::object entry_json(std::string_view key, const dedup::Entry& e, std::chrono::milliseconds ttl) {
+  json::object o;
+  o["key"] = key;
+  o["state"] = core::to_string(e.state);
+  o["fingerprint"] = tool::printable_or_hex(e.fingerprint);
+  o["attempt"] = e.attempt;
+  o["record_id"] = e.record_id;
+  o["state_since"] = tool::iso_utc(e.state_since);
+  o["first_seen"] = tool::iso_utc(e.first_seen);
+  o["last_seen"] = tool::iso_utc(e.last_seen);
+  o["duplicates"] = e.duplicates;
+  o["expires"] = tool::iso_utc(e.last_seen + ttl);
+  return o;
+}
+
+void print_entry(std::ostream& out, std::string_view key, const dedup::Entry& e,
+                 std::chrono::milliseconds ttl) {
+  auto row = [&](std::string_view name, const std::string& value) {
+    out << std::left << std::setw(13) << name << value << '\n';
+  };
+  row("key", std::string(key));
+  row("state", std::string(core::to_string(e.state)));
+  row("fingerprint", tool::printable_or_hex(e.fingerprint));
+  row("attempt", std::to_string(e.attempt));
+  row("record_id", e.record_id.empty() ? "-" : e.record_id);
+  row("state_since", tool::iso_utc(e.state_since));
+  row("first_seen", tool::iso_utc(e.first_seen));
+  row("last_seen", tool::iso_utc(e.last_seen));
+  row("duplicates", std::to_string(e.duplicates));
+  row("expires", tool::iso_utc(e.last_seen + ttl));
+}
+
+int stats(dedup::DedupStore& store, const dedup::DedupConfig& config, bool as_json,
+          std::ostream& out, std::ostream& err) {
+  auto s = store.stats();
+  if (!s) {
+    err << "invoice-bridge store: " << s.error().message << '\n';
+    return kToolUnavailable;
+  }
+  const auto ttl_s = std::chrono::duration_cast<std::chrono::seconds>(config.ttl).count();
+  if (as_json) {
+    json::object o;
+    o["path"] = config.path.string();
+    o["estimated_keys"] = s->estimated_keys;
+    o["disk_bytes"] = s->disk_bytes;
+    o["memtable_bytes"] = s->memtable_bytes;
+    o["block_cache_bytes"] = s->block_cache_bytes;
+    o["ttl_seconds"] = ttl_s;
+    out << json::serialize(o) << '\n';
+    return kToolOk;
+  }
+  auto row = [&](std::string_view name, const std::string& value) {
+    out << std::left << std::setw(19) << name << value << '\n';
+  };
+  row("path", config.path.string());
+  row("estimated_keys", std::to_string(s->estimated_keys) + " (estimate; counts expired keys not yet compacted)");
+  row("disk_bytes", std::to_string(s->disk_bytes));
+  row("memtable_bytes", std::to_string(s->memtable_bytes));
+  row("block_cache_bytes", std::to_string(s->block_cache_bytes));
+  row("ttl", std::to_string(ttl_s) + "s");
+  return kToolOk;
+}
+
+int list(dedup::DedupStore& store, const dedup::DedupConfig& config, const StoreOptions& options,
+         std::ostream& out, std::ostream& err) {
+  dedup::ScanOptions scan;
+  scan.start = options.start;
+  scan.limit = options.limit;
+  scan.include_expired = options.include_expired;
+  auto page = store.scan(scan);
+  if (!page) {
+    err << "invoice-bridge store: " << page.error().message << '\n';
+    return kToolUnavailable;
+  }
+  if (options.json) {
+    json::array rows;
+    for (const auto& r : page->rows) {
+      auto o = entry_json(r.key, r.entry, config.ttl);
+      o["expired"] = r.expired;
+      rows.push_back(std::move(o));
+    }
+    json::object o;
+    o["rows"] = std::move(rows);
+    o["next_start"] = page->next_start ? json::value(*page->next_start) : json::value(nullptr);
+    out << json::serialize(o) << '\n';
+    return kToolOk;
+  }
+  for (const auto& r : page->rows) {
+    out << tool::one_line(r.key, 200) << '\t' << core::to_string(r.entry.state)
+        << "\tattempt " << r.entry.attempt << "\tduplicates " << r.entry.duplicates
+        << "\tlast_seen " << tool::iso_utc(r.entry.last_seen) << (r.expired ? "\texpired" : "")
+        << '\n';
+  }
+  if (page->next_start) {
+    out << "(more: --start '" << tool::one_line(*page->next_start, 200) << "')\n";
+  }
+  return kToolOk;
+}
+
+}  // namespace
+
+int run_store_command(const dedup::DedupConfig& config, const StoreOptions& options,
+                      core::Clock& clock, std::ostream& out, std::ostream& err) {
+  using Action = StoreOptions::Action;
+  if ((options.action == Action::get || options.action == Action::forget) && options.key.empty()) {
+    err << "invoice-bridge store: KEY must not be empty\n";
+    return kToolUsage;
+  }
+  if (options.action == Action::list && options.limit == 0) {
+    err << "invoice-bridge store: --limit must be at least 1\n";
+    return kToolUsage;
+  }
+  auto opened = tool::open_store(config, clock);
+  if (!opened.store) {
+    err << "invoice-bridge store: " << opened.message << '\n';
+    return kToolUnavailable;
+  }
+  auto& store = *opened.store;
+  switch (options.action) {
+    case Action::stats: return stats(store, config, options.json, out, err);
+    case Action::list: return list(store, config, options, out, err);
+    case Action::get: {
+      auto found = store.get(options.key);
+      if (!found) {
+        err << "invoice-bridge store: " << found.error().message << '\n';
+        return kToolUnavailable;
+      }
+      if (!*found) {
+        err << "invoice-bridge store: " << tool::one_line(options.key, 200)
+            << ": not in the store (never seen, forgotten, or expired)\n";
+        return kToolNotFound;
+      }
+      if (options.json) {
+        out << json::serialize(entry_json(options.key, **found, config.ttl)) << '\n';
+      } else {
+        print_entry(out, options.key, **found, config.ttl);
+      }
+      return kToolOk;
+    }
+    case Action::forget: {
+      auto forgot = store.forget(options.key);
+      if (!forgot) {
+        err << "invoice-bridge store: " << forgot.error().message << '\n';
+        return kToolUnavailable;
+      }
+      if (options.json) {
+        json::object o;
+        o["key"] = options.key;
+        o["forgotten"] = *forgot;
+        out << json::serialize(o) << '\n';
+      } else if (*forgot) {
+        out << "forgot " << tool::one_line(options.key, 200)
+            << ": its next copy will be sent to D365 again\n";
+      } else {
+        err << "invoice-bridge store: " << tool::one_line(options.key, 200)
+            << ": not in the store; nothing forgotten\n";
+      }
+      if (!*forgot) return kToolNotFound;
+      // An operator's forget must survive a power cut right after the command returns.
+      if (auto synced = store.sync(); !synced) {
+        err << "invoice-bridge store: " << synced.error().message << '\n';
+        return kToolUnavailable;
+      }
+      return kToolOk;
+    }
+  }
+  return kToolUsage;
+}
+
+int store_command(const std::string& config_path, const StoreOptions& options) {
+  auto config = tool::load_config(
+      config_path, [](const app::DaemonConfig& c) { return c.dedup.validate(); }, "invoice-bridge store",
+      std::cerr);
+  if (!config) return kToolUsage;
+  return run_store_command(config->dedup, options, core::system_clock(), std::cout, std::cerr);
+}
+
+}  // namespace ib::tools

@@ -1,0 +1,165 @@
+// The import flow (run_import) over a scripted d365::Sender: in-file dedup, conflicts, invalid
+// lines, resends after throttling / not processed, retries, rejects, bounded concurrency.
+// Backoff and Retry-After are zero, so nothing sleeps.
+#include "tools/import_command.hpp"
+#include "testing/fake_d365.hpp"
+#include "testing/run_coro.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace asio = boost::asio;
+using namespace ib;
+using ib::core::AnswerClass;
+
+namespace {
+
+// PipeCodec reads `key|fingerprint` lines; ScriptedSender answers from a script whose last
+// entry repeats (repeat_last), keys without a script are created.
+struct ScriptedSender : ib::testing::ScriptedSender {
+  ScriptedSender() { repeat_last = true; }
+};
+const ib::testing::PipeCodec codec;
+ib::core::Result<ib::d365::DecodedInvoice> decode(std::string_view line) { return codec.decode(line); }
+
+tools::ImportSettings settings() {
+  tools::ImportSettings s;
+  s.batch.max_items = 3;
+  s.aimd.max_in_flight = 2;
+  s.aimd.default_retry_after = std::chrono::milliseconds(0);
+  s.backoff.initial = std::chrono::milliseconds(0);
+  s.backoff.jitter = 0;
+  s.backoff.max_attempts = 4;
+  s.seed = 1;
+  return s;
+}
+
+struct Result {
+  tools::ImportSummary summary;
+  std::vector<tools::ImportReject> rejects;
+};
+
+Result run(const std::string& input, ScriptedSender& sender, tools::ImportSettings s = settings()) {
+  Result r;
+  std::istringstream in(input);
+  r.summary = testing::run_coro([&](asio::io_context&) {
+    return tools::run_import(
+        in, decode, sender, s, [&](const tools::ImportReject& j) { r.rejects.push_back(j); }, nullptr);
+  });
+  return r;
+}
+
+ib::d365::Answer answer(AnswerClass result, int status, std::string error = {}) {
+  ib::d365::Answer a;
+  a.outcome = result;
+  a.status = status;
+  a.error = std::move(error);
+  if (result == AnswerClass::throttled) a.retry_after = std::chrono::milliseconds(0);
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("import flow: in-file duplicates are dropped, conflicts and invalid lines rejected") {
+  ScriptedSender sender;
+  auto r = run("A|1\nB|1\nA|1\n\nA|2\ngarbage\nC|1\n", sender);
+  CHECK(r.summary.read == 6);
+  CHECK(r.summary.imported == 3);
+  CHECK(r.summary.duplicates == 1);
+  CHECK(r.summary.conflicts == 1);
+  CHECK(r.summary.invalid == 1);
+  CHECK(r.summary.failed == 0);
+  CHECK(sender.sends == std::map<std::string, int>{{"A", 1}, {"B", 1}, {"C", 1}});
+  REQUIRE(r.rejects.size() == 2);
+  CHECK(r.rejects[0].line == 5);
+  CHECK(r.rejects[0].reason == "conflict");
+  CHECK(r.rejects[0].error.find("line 1") != std::string::npos);
+  CHECK(r.rejects[1].line == 6);
+  CHECK(r.rejects[1].reason == "invalid");
+  CHECK(r.rejects[1].to_json() ==
+        R"({"line":6,"reason":"invalid","status":0,"error":"not an invoice: garbage","invoice":"garbage"})");
+}
+
+TEST_CASE("import flow: throttled and not-processed invoices are sent again without using an attempt") {
+  ScriptedSender sender;
+  sender.script["A"] = {answer(AnswerClass::throttled, 429), answer(AnswerClass::throttled, 429),
+                        answer(AnswerClass::throttled, 429), answer(AnswerClass::throttled, 429),
+                        answer(AnswerClass::throttled, 429), answer(AnswerClass::created, 204)};
+  sender.script["B"] = {answer(AnswerClass::not_processed, 0), answer(AnswerClass::created, 204)};
+  auto r = run("A|1\nB|1\n", sender);
+  CHECK(r.summary.imported == 2);
+  CHECK(r.summary.failed == 0);
+  CHECK(r.summary.retried == 0);  // more throttles than max_attempts, yet no attempt used
+  CHECK(r.summary.throttled == 5);
+  CHECK(r.summary.resent == 6);
+  CHECK(sender.sends["A"] == 6);
+  CHECK(sender.sends["B"] == 2);
+}
+
+TEST_CASE("import flow: transient failures are retried up to max_attempts, then rejected as exhausted") {
+  ScriptedSender sender;
+  sender.script["A"] = {answer(AnswerClass::transient, 503, "batch 503")};
+  sender.script["B"] = {answer(AnswerClass::transient, 0, "timeout"), answer(AnswerClass::created, 204)};
+  auto r = run("A|1\nB|1\n", sender);
+  CHECK(sender.sends["A"] == 4);
+  CHECK(sender.sends["B"] == 2);
+  CHECK(r.summary.retried == 3 + 1);
+  CHECK(r.summary.imported == 1);
+  CHECK(r.summary.failed == 1);
+  REQUIRE(r.rejects.size() == 1);
+  CHECK(r.rejects[0].reason == "exhausted");
+  CHECK(r.rejects[0].status == 503);
+  CHECK(r.rejects[0].error == "batch 503");
+}
+
+TEST_CASE("import flow: a duplicate after an unanswered attempt is our own create: imported") {
+  ScriptedSender sender;
+  sender.script["A"] = {answer(AnswerClass::transient, 0, "timeout"), answer(AnswerClass::duplicate, 412)};
+  sender.script["B"] = {answer(AnswerClass::duplicate, 412)};
+  auto r = run("A|1\nB|1\n", sender);
+  CHECK(r.summary.imported == 1);    // A: our timed-out create had landed
+  CHECK(r.summary.duplicates == 1);  // B: was in D365 before
+  CHECK(r.summary.failed == 0);
+}
+
+TEST_CASE("import flow: permanent errors are rejected with status and error, once") {
+  ScriptedSender sender;
+  sender.script["A"] = {answer(AnswerClass::permanent, 400, "400 0x80044331: validation")};
+  auto r = run("A|1\nB|1\n", sender);
+  CHECK(sender.sends["A"] == 1);
+  CHECK(r.summary.failed == 1);
+  REQUIRE(r.rejects.size() == 1);
+  CHECK(r.rejects[0].reason == "rejected");
+  CHECK(r.rejects[0].status == 400);
+  CHECK(r.rejects[0].line == 1);
+}
+
+TEST_CASE("import flow: batches follow batch.max_items and in-flight stays within send.max_in_flight") {
+  ScriptedSender sender;
+  std::string input;
+  for (int i = 0; i < 20; ++i) input += "K" + std::to_string(i) + "|1\n";
+  auto r = run(input, sender);
+  CHECK(r.summary.imported == 20);
+  CHECK(sender.batches.size() == 7);  // ceil(20 / 3)
+  CHECK(r.summary.requests_sent == 7);
+  CHECK(sender.max_in_flight_seen == 2);
+}
+
+TEST_CASE("import flow: an invoice throttled forever stops at max_resends") {
+  ScriptedSender sender;
+  sender.script["A"] = {answer(AnswerClass::throttled, 429)};
+  auto s = settings();
+  s.max_resends = 5;
+  auto r = run("A|1\n", sender, s);
+  CHECK(sender.sends["A"] == 6);
+  CHECK(r.summary.failed == 1);
+  REQUIRE(r.rejects.size() == 1);
+  CHECK(r.rejects[0].reason == "resend_limit");
+}
