@@ -10,7 +10,7 @@
 //  - the alerts that this traffic must trigger are active, and no others that must not.
 //
 // Set IB_OPS_KEEP_TSDB=DIR to keep Prometheus' storage of the run in DIR (for
-// tests/ops/render_dashboard.py, which draws docs/dashboard.png from it).
+// scripts/render-dashboard.py, which draws docs/dashboard.png from it).
 #include "../app/daemon_harness.hpp"
 #include "../app/daemon_process.hpp"
 #include "../app/sim_checks.hpp"
@@ -108,8 +108,11 @@ TEST_CASE("Prometheus scrapes a daemon run: rules, dashboard queries and alerts 
 
   // The stream: kUnique valid invoices; an exact upstream copy of every 10th, right behind
   // it; a different version (conflict) of every 100th at the end; kInvalid poison pills.
-  constexpr int kUnique = 1000, kCopies = 100, kConflicts = 10, kInvalid = 20;
-  constexpr int kInput = kUnique + kCopies + kConflicts + kInvalid;
+  // IB_OPS_UNIQUE (a multiple of 100) makes a longer run, for the picture of docs/dashboard.png.
+  const int kUnique = std::getenv("IB_OPS_UNIQUE") ? std::atoi(std::getenv("IB_OPS_UNIQUE")) : 1000;
+  REQUIRE((kUnique > 0 && kUnique % 100 == 0));
+  const int kCopies = kUnique / 10, kConflicts = kUnique / 100, kInvalid = kUnique / 50;
+  const int kInput = kUnique + kCopies + kConflicts + kInvalid;
   std::vector<std::pair<std::string, std::string>> records;
   for (int i = 0; i < kUnique; ++i) {
     records.emplace_back("k" + std::to_string(i), invoice_json(i));
@@ -154,10 +157,17 @@ TEST_CASE("Prometheus scrapes a daemon run: rules, dashboard queries and alerts 
   REQUIRE(wait_for([&] { return prom.value("up{job=\"invoice-bridge\"}") == 1.0; }, 30s));
   REQUIRE(prom.value("ib_messages_consumed_total{topic_kind=\"input\"}") == 0.0);
 
-  produce_all(bootstrap, name, records);
+  // In waves a second apart (one per 250 invoices), so the graphs show traffic over time.
+  const std::size_t waves = kUnique / 250 + 1;
+  for (std::size_t w = 0; w < waves; ++w) {
+    const auto from = records.begin() + static_cast<std::ptrdiff_t>(records.size() * w / waves);
+    const auto to = records.begin() + static_cast<std::ptrdiff_t>(records.size() * (w + 1) / waves);
+    produce_all(bootstrap, name, {from, to});
+    if (w + 1 < waves) std::this_thread::sleep_for(1s);
+  }
   const bool finished = wait_for([&] {
     return all_imported_and_committed(sim, kUnique, bootstrap, name + "-group", name, name + ".retry");
-  }, 60s);
+  }, std::chrono::seconds(60 + kUnique / 100));
   if (!finished) {
     const auto log = daemon.log_text();
     FAIL("not all imported and committed; simulator: " << sim.stats_json() << "\ndaemon log (end): "
