@@ -8,13 +8,14 @@
 #include <boost/json.hpp>
 
 #include <fcntl.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -25,8 +26,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace ib::testing::ops {
 
@@ -67,7 +66,8 @@ struct Sample {
 };
 
 /// `prometheus --config.file=dir/prometheus.yml --storage.tsdb.path=dir/data` on
-/// 127.0.0.1:0; stderr to dir/prometheus.log. Stopped (TERM, then KILL) by the destructor.
+/// 127.0.0.1:0; stderr to dir/prometheus.log. Stopped (TERM, then KILL) by the destructor,
+/// and killed by the kernel if the test process dies first.
 class PrometheusServer {
 public:
   PrometheusServer(const std::filesystem::path& dir, const std::string& config_yaml) : dir_(dir) {
@@ -81,13 +81,22 @@ public:
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    const int rc = posix_spawnp(&pid_, bin.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot start " + bin + ": " + std::strerror(rc));
+    const std::string log = log_path().string();
+    const pid_t parent = ::getpid();
+    // fork + exec rather than posix_spawn: the child asks to be killed when the test
+    // process dies, so a crashed test leaves no server behind. Only async-signal-safe
+    // calls between fork and exec (everything is prepared above).
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error(std::string("cannot fork: ") + std::strerror(errno));
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
+      const int out = ::open("/dev/null", O_WRONLY);
+      const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (out < 0 || err < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(127);
+      ::execvp(argv[0], argv.data());
+      ::_exit(127);
+    }
   }
   ~PrometheusServer() { stop(); }
   PrometheusServer(const PrometheusServer&) = delete;
