@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything invoice-bridge needs on Debian bookworm, idempotently:
 # a second run checks and returns in about a second.
-#   scripts/bootstrap.sh            build + runtime packages
+#   scripts/bootstrap.sh            build + runtime packages (and prometheus: promtool and
+#                                   the server for tests/ops; its system service is disabled)
 #   scripts/bootstrap.sh --kafka    also Java 17 + Maven for the test Kafka broker
 set -euo pipefail
 
@@ -9,7 +10,7 @@ want_kafka=0
 for arg in "$@"; do
   case "$arg" in
     --kafka) want_kafka=1 ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "bootstrap: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -22,6 +23,7 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev
   catch2 libcli11-dev
   clang libclang-rt-14-dev
+  prometheus
 )
 if [[ $want_kafka == 1 ]]; then
   command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
@@ -41,6 +43,12 @@ if ((${#missing[@]})); then
   [[ $(id -u) == 0 ]] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The tests run promtool and their own prometheus server on free ports; the package's
+  # system service (port 9090) is not wanted on a build machine: stop what we installed.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1 \
+      && systemctl is-enabled prometheus >/dev/null 2>&1; then
+    $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 else
   echo "bootstrap: all packages present"
 fi

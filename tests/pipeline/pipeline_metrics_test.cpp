@@ -35,6 +35,8 @@ TEST_CASE("outcomes, responses and gauges appear under their documented names",
   m.throttled();
   m.in_flight(3, 4);
   m.lag("invoices", 2, 17);
+  m.store_keys(12);
+  m.store_disk_bytes(4096);
   const auto text = scrape(registry);
   CHECK(has(text, "ib_invoices_total{outcome=\"imported\"} 2"));
   CHECK(has(text, "ib_invoices_total{outcome=\"recovered\"} 1"));
@@ -50,4 +52,6 @@ TEST_CASE("outcomes, responses and gauges appear under their documented names",
   CHECK(has(text, "ib_batches_in_flight 3"));
   CHECK(has(text, "ib_in_flight_limit 4"));
   CHECK(has(text, "ib_consumer_lag_messages{partition=\"2\",topic=\"invoices\"} 17"));
+  CHECK(has(text, "ib_store_keys 12"));
+  CHECK(has(text, "ib_store_disk_bytes 4096"));
 }

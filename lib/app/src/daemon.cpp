@@ -172,7 +172,10 @@ int Daemon::run(bool handle_signals) {
   // The store-size gauge is not on the hot path: refresh it now and then.
   asio::steady_timer stats_timer(s.ctx);
   std::function<void()> refresh_stats = [&] {
-    if (auto st = store->stats()) metrics.store_keys(st->estimated_keys);
+    if (auto st = store->stats()) {
+      metrics.store_keys(st->estimated_keys);
+      metrics.store_disk_bytes(st->disk_bytes);
+    }
     stats_timer.expires_after(std::chrono::seconds(15));
     stats_timer.async_wait([&](boost::system::error_code ec) {
       if (!ec) refresh_stats();

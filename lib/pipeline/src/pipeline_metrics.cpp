@@ -67,6 +67,7 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry) {
   retry_backlog_ = gauge("ib_retry_backlog_messages",
                          "Retry-topic messages held until their due time");
   store_keys_ = gauge("ib_store_keys", "Estimated keys in the dedup store");
+  store_disk_bytes_ = gauge("ib_store_disk_bytes", "Bytes of the dedup store's live table files on disk");
   lag_family_ = &prometheus::BuildGauge()
                      .Name("ib_consumer_lag_messages")
                      .Help("High watermark minus position, per assigned partition")
@@ -109,6 +110,9 @@ void PipelineMetrics::retry_backlog(std::size_t messages) {
   retry_backlog_->Set(static_cast<double>(messages));
 }
 void PipelineMetrics::store_keys(std::uint64_t keys) { store_keys_->Set(static_cast<double>(keys)); }
+void PipelineMetrics::store_disk_bytes(std::uint64_t bytes) {
+  store_disk_bytes_->Set(static_cast<double>(bytes));
+}
 
 void PipelineMetrics::lag(const std::string& topic, std::int32_t partition, std::int64_t lag) {
   lag_family_->Add({{"topic", topic}, {"partition", std::to_string(partition)}})

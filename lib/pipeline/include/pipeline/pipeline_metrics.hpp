@@ -37,11 +37,12 @@ public:
   /// `ib_throttle_events_total`
   void throttled();
   /// Gauges: `ib_batches_in_flight`, `ib_in_flight_limit`, `ib_backlog_messages`,
-  /// `ib_retry_backlog_messages`, `ib_store_keys`.
+  /// `ib_retry_backlog_messages`, `ib_store_keys`, `ib_store_disk_bytes`.
   void in_flight(int batches, int limit);
   void backlog(std::size_t messages);
   void retry_backlog(std::size_t messages);
   void store_keys(std::uint64_t keys);
+  void store_disk_bytes(std::uint64_t bytes);
   /// `ib_consumer_lag_messages{topic,partition}`; partitions are few and bounded per member.
   void lag(const std::string& topic, std::int32_t partition, std::int64_t lag);
 
@@ -59,6 +60,7 @@ private:
   prometheus::Gauge* backlog_;
   prometheus::Gauge* retry_backlog_;
   prometheus::Gauge* store_keys_;
+  prometheus::Gauge* store_disk_bytes_;
 };
 
 }  // namespace ib::pipeline
