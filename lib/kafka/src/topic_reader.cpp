@@ -1,5 +1,7 @@
 #include "kafka/topic_reader.hpp"
 
+#include "rdkafka_log.hpp"
+
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -69,6 +71,7 @@ boost::system::result<std::vector<Message>, TopicReadError> read_topic_snapshot(
   const auto deadline = Clock::now() + options.timeout;
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  detail::route_logs(conf);
   auto set = [&](const std::string& k, const std::string& v) -> std::optional<std::string> {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       return "kafka property " + k + ": " + err;
