@@ -7,9 +7,11 @@
 #include "daemon_harness.hpp"
 #include "daemon_process.hpp"
 #include "sim/simulator.hpp"
+#include "testing/free_port.hpp"
 #include "testing/kafka_env.hpp"
 #include "testing/temp_dir.hpp"
 
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <librdkafka/rdkafka.h>
 #include <sys/socket.h>
@@ -208,4 +210,45 @@ TEST_CASE("under systemd: READY=1 after the group join, STATUS progress, WATCHDO
   CHECK(notify.count("STOPPING=1") == 1);
   CHECK(notify.has_prefix("STATUS=stopping"));
   CHECK(notify.count("READY=1") == 1);
+}
+
+TEST_CASE("under systemd: Kafka unreachable at start is exit 3 (restarted), never READY=1",
+          "[app][daemon][process][systemd][integration]") {
+  ib::testing::TempDir dir;
+  sim::Simulator sim(sim::SimOptions{});
+  // A loopback port nobody listens on: the retry and review topics cannot be made.
+  const std::string closed = "127.0.0.1:" + std::to_string(ib::testing::free_port());
+  const auto config = write_config(dir.path(), closed, "proc-nokafka", sim.base_url(), "5s");
+  NotifySocket notify(dir.path() / "notify.sock");
+  ::setenv("NOTIFY_SOCKET", (dir.path() / "notify.sock").c_str(), 1);
+  ::setenv("WATCHDOG_USEC", "400000", 1);
+  DaemonProcess daemon(config, dir.path() / "daemon.log");
+  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("WATCHDOG_USEC");
+
+  // ensure_topics gives up after 30 s.
+  const auto rc = daemon.wait(90s);
+  INFO(daemon.log_text());
+  REQUIRE(rc.has_value());
+  // 3, not 2: the unit's RestartPreventExitStatus=2 must not keep it down (docs/deploy.md).
+  CHECK(*rc == 3);
+  CHECK(daemon.log_text().find("cannot create the retry and review topics") != std::string::npos);
+  CHECK(wait_for([&] { return notify.count("STATUS=creating the retry and review topics") == 1; }, 10s));
+  CHECK(notify.count("READY=1") == 0);
+
+  // log.format json: every stderr line of the process is one JSON object, librdkafka's
+  // "Connection refused" lines included.
+  std::istringstream log(daemon.log_text());
+  int librdkafka_lines = 0;
+  for (std::string line; std::getline(log, line);) {
+    INFO(line);
+    boost::system::error_code ec;
+    const auto value = boost::json::parse(line, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(value.is_object());
+    if (const auto* source = value.as_object().if_contains("source"); source && *source == "librdkafka") {
+      ++librdkafka_lines;
+    }
+  }
+  CHECK(librdkafka_lines > 0);
 }
