@@ -28,6 +28,10 @@ python=/usr/bin/python3
 pip_python=/usr/bin/python3
 "$pip_python" -m pip --version >/dev/null 2>&1 || pip_python=python3
 
+# The machines' Go lives in /usr/local/go (not always on a non-login shell's PATH).
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+  PATH=/usr/local/go/bin:$PATH
+fi
 if ! command -v go >/dev/null 2>&1; then
   echo "deploy-tools: go is needed (Go >= 1.22: kubeconform's go.mod) and is not on PATH" >&2
   exit 1
