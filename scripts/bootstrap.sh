@@ -36,7 +36,7 @@ if [[ $want_deploy == 1 ]]; then
   # systemd-analyze (verify, security), python3 + PyYAML for the schema conversion and
   # tests/deploy, pip to fetch the Kubernetes schemas package.
   packages+=(systemd python3 python3-yaml python3-pip)
-  command -v go >/dev/null 2>&1 || packages+=(golang-go)
+  command -v go >/dev/null 2>&1 || [[ -x /usr/local/go/bin/go ]] || packages+=(golang-go)
 fi
 
 missing=()
