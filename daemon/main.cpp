@@ -7,6 +7,7 @@
 #include "config/config_source.hpp"
 #include "core/log.hpp"
 #include "demo/demo.hpp"
+#include "invoice/protobuf_log.hpp"
 #include "operator_commands.hpp"
 
 #include <CLI/CLI.hpp>
@@ -50,6 +51,8 @@ int check_config(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // libprotobuf's own lines go through our logger (whatever format setup() picks later).
+  ib::invoice::route_protobuf_logs();
   CLI::App app{"invoice-bridge: imports vendor invoices from Kafka into Microsoft Dynamics 365 "
                "through OData $batch calls, exactly once."};
   app.set_version_flag("--version", std::string("invoice-bridge ") + IB_VERSION);

@@ -4,13 +4,17 @@
 #   scripts/bootstrap.sh            build + runtime packages (and prometheus: promtool and
 #                                   the server for tests/ops; its system service is disabled)
 #   scripts/bootstrap.sh --kafka    also Java 17 + Maven for the test Kafka broker
+#   scripts/bootstrap.sh --deploy   also the offline checkers of deploy/ (systemd-analyze,
+#                                   kubeconform + schemas: scripts/deploy-tools.sh)
 set -euo pipefail
 
 want_kafka=0
+want_deploy=0
 for arg in "$@"; do
   case "$arg" in
     --kafka) want_kafka=1 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --deploy) want_deploy=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "bootstrap: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -28,6 +32,13 @@ packages=(
 if [[ $want_kafka == 1 ]]; then
   command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null 2>&1 || packages+=(maven)
+fi
+
+if [[ $want_deploy == 1 ]]; then
+  # systemd-analyze (verify, security), python3 + PyYAML for the schema conversion and
+  # tests/deploy, pip to fetch the Kubernetes schemas package.
+  packages+=(systemd python3 python3-yaml python3-pip)
+  command -v go >/dev/null 2>&1 || [[ -x /usr/local/go/bin/go ]] || packages+=(golang-go)
 fi
 
 missing=()
@@ -51,4 +62,8 @@ if ((${#missing[@]})); then
   fi
 else
   echo "bootstrap: all packages present"
+fi
+
+if [[ $want_deploy == 1 ]]; then
+  "$(dirname "${BASH_SOURCE[0]}")/deploy-tools.sh"
 fi

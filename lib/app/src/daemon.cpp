@@ -22,6 +22,7 @@
 #include <systemd/sd-daemon.h>
 
 #include <atomic>
+#include <cstdint>
 #include <mutex>
 
 namespace ib::app {
@@ -42,6 +43,31 @@ D365Factory make_d365_factory(const d365::D365Config& config) {
     return parts;
   };
 }
+
+namespace {
+
+// What STATUS= says once the member serves: outcomes so far, counted on the io thread.
+struct Progress {
+  std::uint64_t imported = 0, duplicates = 0, retried = 0, review = 0;
+
+  void count(core::Outcome o) {
+    switch (o) {
+      case core::Outcome::imported:
+      case core::Outcome::recovered: ++imported; break;
+      case core::Outcome::duplicate: ++duplicates; break;
+      case core::Outcome::retried: ++retried; break;
+      case core::Outcome::conflict:
+      case core::Outcome::invalid:
+      case core::Outcome::rejected:
+      case core::Outcome::exhausted: ++review; break;
+      case core::Outcome::throttled: break;
+    }
+  }
+};
+
+void notify_status(const std::string& status) { sd_notify(0, ("STATUS=" + status).c_str()); }
+
+}  // namespace
 
 struct Daemon::Impl {
   DaemonConfig config;
@@ -91,9 +117,11 @@ int Daemon::run(bool handle_signals) {
     for (const auto& name : {cfg.topics.retry, cfg.topics.review}) {
       specs.push_back({name, cfg.topics.partitions, cfg.topics.replication_factor, {}});
     }
+    notify_status("creating the retry and review topics");
     if (auto made = kafka::ensure_topics(admin, specs, std::chrono::seconds(30)); !made) {
       log::error("cannot create the retry and review topics", {{"error", made.error().message}});
-      return 2;
+      // Kafka unreachable at boot is worth another start (exit 3: systemd restarts it).
+      return 3;
     }
   }
 
@@ -113,8 +141,12 @@ int Daemon::run(bool handle_signals) {
 
   pipeline::ConsumerLoop* loop_ptr = nullptr;
   std::atomic<bool> healthy{true};
+  Progress progress;
   pipeline::PipelineEvents events;
-  events.done = [&](const pipeline::InMessage& m, core::Outcome o) { loop_ptr->on_done(m, o); };
+  events.done = [&](const pipeline::InMessage& m, core::Outcome o) {
+    progress.count(o);
+    loop_ptr->on_done(m, o);
+  };
   events.fatal = [&](const std::string& reason) {
     healthy = false;
     loop_ptr->fail(reason);
@@ -156,6 +188,7 @@ int Daemon::run(bool handle_signals) {
     s.url = server->url();
   }
 
+  bool stopping = false;  // io thread
   asio::signal_set signals(s.ctx);
   if (handle_signals) {
     signals.add(SIGTERM);
@@ -163,8 +196,9 @@ int Daemon::run(bool handle_signals) {
     signals.async_wait([&](boost::system::error_code ec, int sig) {
       if (ec) return;
       log::info("signal received; shutting down", {{"signal", std::to_string(sig)}});
-      sd_notify(0, "STOPPING=1");
+      sd_notify(0, "STOPPING=1\nSTATUS=stopping: draining in-flight batches, then committing");
       ready = false;
+      stopping = true;
       loop.stop();
     });
   }
@@ -183,6 +217,50 @@ int Daemon::run(bool handle_signals) {
   };
   refresh_stats();
 
+  // systemd (a no-op without NOTIFY_SOCKET). READY=1 once the consumer has joined its group
+  // and applied its first assignment; until then /readyz answers 503 too. WATCHDOG=1 from
+  // this thread, the one that runs the pipeline, every half WATCHDOG_USEC: a stalled loop
+  // stops pinging and systemd kills it. STATUS= the progress, at most every 5 s.
+  std::uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
+  const auto ping_every = std::chrono::microseconds(watchdog_usec / 2);
+  const auto status_every = std::chrono::seconds(5);
+  auto next_ping = std::chrono::steady_clock::now();
+  auto next_status = next_ping;
+  asio::steady_timer notify_timer(s.ctx);
+  std::function<void()> notify_tick = [&] {
+    const auto now = std::chrono::steady_clock::now();
+    if (!ready && !stopping && consumer->joined()) {
+      ready = true;
+      next_status = now;
+      sd_notify(0, "READY=1");
+      log::info("consumer group joined; serving the assignment",
+                {{"partitions", std::to_string(consumer->assignment().size())}});
+    }
+    if (watchdog_usec != 0 && now >= next_ping) {
+      sd_notify(0, "WATCHDOG=1");
+      next_ping = now + ping_every;
+    }
+    if (ready && !stopping && now >= next_status) {
+      notify_status("consuming " + std::to_string(consumer->assignment().size()) +
+                    " partitions; imported " + std::to_string(progress.imported) + ", duplicates " +
+                    std::to_string(progress.duplicates) + ", retried " +
+                    std::to_string(progress.retried) + ", to review " + std::to_string(progress.review));
+      next_status = now + status_every;
+    }
+    auto wait = std::chrono::steady_clock::duration(std::chrono::milliseconds(100));
+    if (ready) {
+      wait = next_status - now;
+      if (watchdog_usec != 0) wait = std::min(wait, next_ping - now);
+    }
+    notify_timer.expires_after(wait);
+    notify_timer.async_wait([&](boost::system::error_code ec) {
+      if (!ec) notify_tick();
+    });
+  };
+  notify_status("joining consumer group " + cfg.consumer.group_id);
+  notify_tick();
+
   std::optional<std::string> failure;
   bool finished = false;
   asio::co_spawn(s.ctx, loop.run(),
@@ -196,16 +274,17 @@ int Daemon::run(bool handle_signals) {
                    }
                    failure = result;
                    finished = true;
+                   if (!stopping) sd_notify(0, "STOPPING=1");
+                   stopping = true;
                    signals.cancel();
                    stats_timer.cancel();
+                   notify_timer.cancel();
                    server->stop();
                  });
   {
     std::lock_guard lock(s.url_mutex);
     s.loop = &loop;
   }
-  ready = true;
-  sd_notify(0, "READY=1\nSTATUS=consuming");
   log::info("invoice-bridge running",
             {{"input_topic", cfg.topics.input}, {"group", cfg.consumer.group_id},
              {"metrics", server->url()}});

@@ -7,6 +7,8 @@
 #include "demo/invoice_stream.hpp"
 #include "kafka/headers.hpp"
 #include "kafka/mock_cluster.hpp"
+#include "kafka/rdkafka_producer.hpp"
+#include "kafka/topic_reader.hpp"
 #include "sim/simulator.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -15,8 +17,11 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
-#include <librdkafka/rdkafkacpp.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <mutex>
 
 #include <atomic>
 #include <cmath>
@@ -175,10 +180,12 @@ public:
     const auto every = mode_ == Progress::refresh ? std::chrono::milliseconds(500) : interval_;
     if (!force && now < next_) return;
     next_ = now + every;
-    // The rate over the last ~2 s (outcomes arrive in bursts, one batch at a time).
+    // The rate over the last ~2 s (outcomes arrive in bursts, one batch at a time), or over
+    // the last two lines when they come further apart.
     const auto done = c.final_outcomes();
     samples_.emplace_back(now, done);
-    while (samples_.size() > 1 && now - samples_.front().first > 2s) samples_.pop_front();
+    const Clock::duration window = std::max<Clock::duration>(2s, 2 * every);
+    while (samples_.size() > 2 && now - samples_.front().first > window) samples_.pop_front();
     const double dt = std::chrono::duration<double>(now - samples_.front().first).count();
     const double rate =
         dt > 0 && done >= samples_.front().second ? static_cast<double>(done - samples_.front().second) / dt : 0.0;
@@ -223,35 +230,59 @@ private:
   bool open_ = false;
 };
 
-bool produce(const std::string& bootstrap, const std::vector<StreamRecord>& records, std::string& error) {
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  if (conf->set("bootstrap.servers", bootstrap, error) != RdKafka::Conf::CONF_OK ||
-      conf->set("enable.idempotence", "true", error) != RdKafka::Conf::CONF_OK ||
-      conf->set("linger.ms", "5", error) != RdKafka::Conf::CONF_OK) {
-    return false;
+// Produces the generated records to the input topic through lib/kafka's producer
+// (idempotent, acks=all). The mock cluster keeps only ~5 MiB per partition (librdkafka
+// 2.0.2's mock log drops its oldest messages beyond that, read or not, and has no setting for
+// it), so the main stream is fed in step with the daemon: at most kWindow messages ahead of
+// the outcomes, far below that limit (docs/cli.md).
+class Feeder {
+public:
+  explicit Feeder(const std::string& bootstrap) {
+    kafka::ProducerConfig c;
+    c.bootstrap_servers = bootstrap;
+    c.delivery_timeout = 30s;
+    c.close_timeout = 30s;
+    producer_ = std::make_unique<kafka::RdKafkaProducer>(c);
   }
-  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), error));
-  if (!producer) return false;
-  for (const auto& r : records) {
-    for (;;) {
-      const auto err = producer->produce(std::string(kInput), RdKafka::Topic::PARTITION_UA,
-                                         RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(r.value.data()),
-                                         r.value.size(), r.key.data(), r.key.size(), 0, nullptr);
-      if (err == RdKafka::ERR_NO_ERROR) break;
-      if (err != RdKafka::ERR__QUEUE_FULL) {
-        error = RdKafka::err2str(err);
-        return false;
-      }
-      producer->poll(100);
+
+  // Queues records[next..] while fewer than `window` are ahead of `done`; returns the new next.
+  std::size_t feed(const std::vector<StreamRecord>& records, std::size_t next, std::uint64_t done,
+                   std::size_t window) {
+    while (next < records.size() && next < done + window) {
+      kafka::OutgoingMessage m;
+      m.topic = kInput;
+      m.key = records[next].key;
+      m.value = records[next].value;
+      producer_->produce(std::move(m), [this](const kafka::DeliveryReport& r) {
+        if (r.ok()) return;
+        std::lock_guard lock(mutex_);
+        if (error_.empty()) error_ = r.error.message();
+      });
+      ++next;
     }
-    producer->poll(0);
+    return next;
   }
-  if (const auto err = producer->flush(30000); err != RdKafka::ERR_NO_ERROR) {
-    error = "flush: " + RdKafka::err2str(err);
-    return false;
+
+  // Waits for every delivery report; the first delivery error, or empty.
+  std::string flush() {
+    if (!producer_->flush(60s)) return "flush timed out";
+    std::lock_guard lock(mutex_);
+    return error_;
   }
-  return true;
-}
+  std::string error() const {
+    std::lock_guard lock(mutex_);
+    return error_;
+  }
+
+private:
+  std::unique_ptr<kafka::RdKafkaProducer> producer_;
+  mutable std::mutex mutex_;
+  std::string error_;
+};
+
+// Messages the feeder keeps ahead of the outcomes: ~10,000 x <= 1 KiB over 4 partitions is
+// ~2.5 MiB a partition, half of what the mock cluster keeps.
+constexpr std::size_t kWindow = 10000;
 
 // What the Kafka side holds after the run, read without joining the group.
 struct KafkaFacts {
@@ -264,76 +295,69 @@ struct KafkaFacts {
 
 KafkaFacts read_kafka(const std::string& bootstrap) {
   KafkaFacts facts;
-  std::string err;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", bootstrap, err);
-  conf->set("group.id", kGroup, err);  // only to ask for its committed offsets; never joins
-  conf->set("enable.auto.commit", "false", err);
-  conf->set("enable.auto.offset.store", "false", err);
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
-  if (!consumer) {
-    facts.error = "cannot create a reader: " + err;
+  kafka::TopicReadOptions options;
+  options.properties = {{"bootstrap.servers", bootstrap}};
+  options.timeout = 30s;
+  auto sums = [&](const char* topic, std::uint64_t& end_sum, std::uint64_t& committed_sum) {
+    auto offsets = kafka::read_group_offsets(topic, kGroup, options);
+    if (!offsets) {
+      if (facts.error.empty()) facts.error = offsets.error().message;
+      return;
+    }
+    for (const auto& p : *offsets) {
+      end_sum += static_cast<std::uint64_t>(p.end);
+      // A partition never written to has nothing to commit.
+      committed_sum += static_cast<std::uint64_t>(p.end == 0 ? 0 : std::max<std::int64_t>(p.committed, 0));
+    }
+  };
+  sums(kInput, facts.input_end, facts.input_committed);
+  sums(kRetry, facts.retry_end, facts.retry_committed);
+
+  auto review = kafka::read_topic_snapshot(kReview, options);
+  if (!review) {
+    if (facts.error.empty()) facts.error = review.error().message;
     return facts;
   }
-
-  auto ends = [&](const char* topic, std::vector<std::int64_t>& high) {
-    high.assign(kPartitions, 0);
-    for (int p = 0; p < kPartitions; ++p) {
-      std::int64_t lo = 0;
-      if (consumer->query_watermark_offsets(topic, p, &lo, &high[p], 5000) != RdKafka::ERR_NO_ERROR) {
-        facts.error = std::string("cannot read the end offsets of ") + topic;
-        return false;
-      }
-    }
-    return true;
-  };
-  auto committed = [&](const char* topic, const std::vector<std::int64_t>& high, std::uint64_t& end_sum,
-                       std::uint64_t& committed_sum) {
-    std::vector<RdKafka::TopicPartition*> parts;
-    for (int p = 0; p < kPartitions; ++p) parts.push_back(RdKafka::TopicPartition::create(topic, p));
-    const auto rc = consumer->committed(parts, 10000);
-    for (int p = 0; p < kPartitions; ++p) {
-      end_sum += static_cast<std::uint64_t>(high[p]);
-      const auto off = parts[p]->offset();
-      // A partition never written to has nothing to commit.
-      committed_sum += static_cast<std::uint64_t>(high[p] == 0 ? 0 : std::max<std::int64_t>(off, 0));
-    }
-    RdKafka::TopicPartition::destroy(parts);
-    if (rc != RdKafka::ERR_NO_ERROR) facts.error = "cannot read the committed offsets: " + RdKafka::err2str(rc);
-  };
-
-  std::vector<std::int64_t> input_high, retry_high, review_high;
-  if (!ends(kInput, input_high) || !ends(kRetry, retry_high) || !ends(kReview, review_high)) return facts;
-  committed(kInput, input_high, facts.input_end, facts.input_committed);
-  committed(kRetry, retry_high, facts.retry_end, facts.retry_committed);
-
-  // The review topic, from the start to its end.
-  std::vector<RdKafka::TopicPartition*> assignment;
-  std::int64_t left = 0;
-  for (int p = 0; p < kPartitions; ++p) {
-    assignment.push_back(RdKafka::TopicPartition::create(kReview, p, RdKafka::Topic::OFFSET_BEGINNING));
-    left += review_high[p];
-  }
-  consumer->assign(assignment);
-  RdKafka::TopicPartition::destroy(assignment);
-  const auto deadline = Clock::now() + 30s;
-  while (left > 0 && Clock::now() < deadline) {
-    std::unique_ptr<RdKafka::Message> m(consumer->consume(200));
-    if (!m || m->err() != RdKafka::ERR_NO_ERROR) continue;
-    --left;
+  for (const auto& m : *review) {
     ++facts.review_messages;
     std::string reason = "(none)";
-    if (auto* headers = m->headers()) {
-      for (const auto& h : headers->get(std::string(kafka::header::kReviewReason))) {
-        reason.assign(static_cast<const char*>(h.value()), h.value_size());
-      }
+    for (const auto& [name, value] : m.headers) {
+      if (name == kafka::header::kReviewReason) reason = value;
     }
     ++facts.review_reasons[reason];
   }
-  if (left > 0 && facts.error.empty()) facts.error = "the review topic could not be read to its end";
-  consumer->close();
   return facts;
 }
+
+// SIGTERM / SIGINT while the demo runs: the handler only records the signal; the run loop
+// sees it, stops the daemon in order, prints the summary so far and removes the temporary
+// store. The previous handlers come back when the demo returns.
+std::atomic<int> g_signal{0};
+
+extern "C" void on_stop_signal(int sig) { g_signal.store(sig); }
+
+class StopSignals {
+public:
+  StopSignals() {
+    g_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = &on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+    ::sigaction(SIGINT, &sa, &old_int_);
+  }
+  ~StopSignals() {
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+    ::sigaction(SIGINT, &old_int_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  int received() const { return g_signal.load(); }
+
+private:
+  struct sigaction old_term_ {};
+  struct sigaction old_int_ {};
+};
 
 // The simulator's records against the expected invoices.
 struct RecordCheck {
@@ -448,6 +472,7 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
     return 2;
   }
   log::setup(log::Format::text, level);
+  const StopSignals stop_signals;
 
   const auto started = Clock::now();
   StreamSettings settings;
@@ -500,13 +525,14 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   out << "  store:   " << state->path().string() << (state->temporary() ? " (temporary)" : " (kept)") << '\n'
       << std::flush;
 
-  {
-    std::string error;
-    if (!produce(cluster->bootstrap_servers(), stream.main, error)) {
-      err << "invoice-bridge demo: cannot produce the invoices: " << error << '\n';
-      return 2;
-    }
+  std::unique_ptr<Feeder> feeder;
+  try {
+    feeder = std::make_unique<Feeder>(cluster->bootstrap_servers());
+  } catch (const std::exception& e) {
+    err << "invoice-bridge demo: cannot start the producer: " << e.what() << '\n';
+    return 2;
   }
+  std::size_t next_main = feeder->feed(stream.main, 0, 0, kWindow);
 
   app::DaemonConfig c;
   c.log.level = level;
@@ -529,6 +555,10 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   // Short retry delays keep the demo short; the schedule's shape is the production one.
   c.pipeline.backoff.initial = 300ms;
   c.pipeline.backoff.max_delay = 2s;
+  // The injected faults fail ~6% of sends; with the default 4 attempts an invoice is
+  // exhausted with probability ~1e-5, a few of them at 200,000 invoices. 8 attempts make
+  // that ~1e-10: every exhausted invoice in the summary is then a real problem.
+  c.pipeline.backoff.max_attempts = 8;
   c.d365.base_url = simulator->base_url();
   c.d365.request_deadline = 20s;
   if (auto bad = c.validate(); !bad.empty()) {
@@ -557,9 +587,15 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   auto stop_daemon = [&] { runner.stop(); };
 
   std::string metrics_url;
-  while (metrics_url.empty() && !daemon_ended && Clock::now() < started + options.timeout) {
+  while (metrics_url.empty() && !daemon_ended && !stop_signals.received() &&
+         Clock::now() < started + options.timeout) {
     std::this_thread::sleep_for(20ms);
     metrics_url = daemon.metrics_url();
+  }
+  if (metrics_url.empty() && stop_signals.received()) {
+    stop_daemon();
+    err << "invoice-bridge demo: interrupted before the daemon ran; nothing to summarise\n";
+    return 128 + stop_signals.received();
   }
   if (metrics_url.empty()) {
     stop_daemon();
@@ -581,9 +617,19 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
       failure = "the daemon stopped on its own (exit " + std::to_string(daemon_rc) + ")";
       break;
     }
+    if (const int sig = stop_signals.received()) {
+      failure = std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM");
+      progress.note("  ... " + failure + ": stopping the daemon in order; the summary so far follows");
+      break;
+    }
     const Counts now = Counts::from(scrape(metrics_url));
     if (now.valid) counts = now;
     const auto done = counts.final_outcomes();
+    next_main = feeder->feed(stream.main, next_main, done, kWindow);
+    if (const auto error = feeder->error(); !error.empty()) {
+      failure = "cannot produce the invoices: " + error;
+      break;
+    }
     // One throttling period in the middle of the run: every request beyond 2 in 2 s is
     // answered 429 with Retry-After, for 3 s.
     if (options.faults && !throttle_started && done * 10 >= stream.main.size() * 4) {
@@ -601,9 +647,9 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
       throttle_ended = true;
       progress.note("  ... D365 stops throttling");
     }
-    if (!late_sent && done >= stream.main.size()) {
-      std::string error;
-      if (!produce(cluster->bootstrap_servers(), stream.late, error)) {
+    if (!late_sent && next_main == stream.main.size() && done >= stream.main.size()) {
+      feeder->feed(stream.late, 0, 0, stream.late.size());
+      if (const auto error = feeder->flush(); !error.empty()) {
         failure = "cannot produce the corrections: " + error;
         break;
       }
@@ -674,6 +720,15 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
   char rate[64];
   std::snprintf(rate, sizeof rate, "%.0f messages/s", secs > 0 ? static_cast<double>(counts.final_outcomes()) / secs : 0.0);
   s.info("throughput", rate);
+  if (const int sig = stop_signals.received()) {
+    // The summary so far: the run did not finish, so its completion line says FAILED.
+    // The daemon has stopped and closed the store: remove a temporary one before saying so.
+    const bool temporary = state->temporary();
+    state.reset();
+    out << "\nresult: interrupted by " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << " (the summary so far)"
+        << (temporary ? "; temporary store removed" : "") << '\n' << std::flush;
+    return 128 + sig;
+  }
   out << (s.all_ok() ? "\nresult: every invariant holds\n" : "\nresult: FAILED (see the lines above)\n") << std::flush;
   return s.all_ok() ? 0 : 1;
 }

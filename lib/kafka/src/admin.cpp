@@ -1,5 +1,7 @@
 #include "kafka/admin.hpp"
 
+#include "rdkafka_log.hpp"
+
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
@@ -51,6 +53,7 @@ boost::system::result<void, AdminError> ensure_topics(const Properties& properti
 
   char err[512];
   ConfPtr conf(rd_kafka_conf_new(), &rd_kafka_conf_destroy);
+  detail::route_logs(conf.get());
   for (const auto& [k, v] : properties) {
     if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err, sizeof err) !=
         RD_KAFKA_CONF_OK) {

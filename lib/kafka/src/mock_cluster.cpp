@@ -1,5 +1,7 @@
 #include "kafka/mock_cluster.hpp"
 
+#include "rdkafka_log.hpp"
+
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -18,6 +20,7 @@ struct MockCluster::Impl {
 MockCluster::MockCluster(int brokers) : impl_(std::make_unique<Impl>()) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  detail::route_logs(conf);
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
   impl_->carrier.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
   if (!impl_->carrier) {

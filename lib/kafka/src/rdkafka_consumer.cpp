@@ -2,6 +2,7 @@
 
 #include "kafka/error.hpp"
 #include "kafka/event_queue.hpp"
+#include "rdkafka_log.hpp"
 
 #include <librdkafka/rdkafkacpp.h>
 
@@ -107,6 +108,7 @@ struct RdKafkaConsumer::Impl final : RdKafka::RebalanceCb {
   std::thread poll_thread;
   std::atomic<bool> stop{false};
   std::atomic<bool> backpressure{false};
+  std::atomic<bool> joined{false};
 
   // Guards the bookkeeping shared by the poll thread (rebalance) and the owner's calls.
   mutable std::mutex mutex;
@@ -155,6 +157,7 @@ struct RdKafkaConsumer::Impl final : RdKafka::RebalanceCb {
       if (!cooperative) assigned.clear();
       assigned.insert(tps.begin(), tps.end());
     }
+    joined = true;
     if (!tps.empty()) queue.push(RebalanceEvent{RebalanceEvent::Kind::assigned, tps});
   }
 
@@ -265,6 +268,7 @@ RdKafkaConsumer::RdKafkaConsumer(ConsumerConfig config)
     throw std::invalid_argument(msg);
   }
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  detail::route_logs(conf->c_ptr_global());
   if (!c.bootstrap_servers.empty()) set_property(*conf, "bootstrap.servers", c.bootstrap_servers);
   set_property(*conf, "group.id", c.group_id);
   set_property(*conf, "partition.assignment.strategy", c.assignment_strategy);
@@ -396,6 +400,8 @@ std::vector<PartitionLag> RdKafkaConsumer::lag() const {
 }
 
 std::size_t RdKafkaConsumer::queued() const { return impl_->queue.size(); }
+
+bool RdKafkaConsumer::joined() const { return impl_->joined.load(); }
 
 bool RdKafkaConsumer::backpressured() const { return impl_->backpressure.load(); }
 

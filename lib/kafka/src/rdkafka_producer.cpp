@@ -1,6 +1,7 @@
 #include "kafka/rdkafka_producer.hpp"
 
 #include "kafka/error.hpp"
+#include "rdkafka_log.hpp"
 
 #include <librdkafka/rdkafkacpp.h>
 
@@ -144,6 +145,7 @@ RdKafkaProducer::RdKafkaProducer(ProducerConfig config)
     throw std::invalid_argument(msg);
   }
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  detail::route_logs(conf->c_ptr_global());
   if (!c.bootstrap_servers.empty()) set_property(*conf, "bootstrap.servers", c.bootstrap_servers);
   set_property(*conf, "enable.idempotence", "true");
   set_property(*conf, "acks", "all");

@@ -1,5 +1,7 @@
 #include "kafka/topic_reader.hpp"
 
+#include "rdkafka_log.hpp"
+
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -69,6 +71,7 @@ boost::system::result<std::vector<Message>, TopicReadError> read_topic_snapshot(
   const auto deadline = Clock::now() + options.timeout;
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  detail::route_logs(conf);
   auto set = [&](const std::string& k, const std::string& v) -> std::optional<std::string> {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       return "kafka property " + k + ": " + err;
@@ -170,6 +173,66 @@ boost::system::result<std::vector<Message>, TopicReadError> read_topic_snapshot(
   for (auto& [p, messages] : by_partition) {
     for (auto& m : messages) out.push_back(std::move(m));
   }
+  return out;
+}
+
+boost::system::result<std::vector<GroupPartitionOffsets>, TopicReadError> read_group_offsets(
+    const std::string& topic, const std::string& group, const TopicReadOptions& options) {
+  const auto deadline = Clock::now() + options.timeout;
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  detail::route_logs(conf);
+  auto props = options.properties;
+  props.emplace("log_level", "2");  // as read_topic_snapshot: the caller reports the error
+  props["group.id"] = group;        // only to address its coordinator; never joins
+  props["enable.auto.commit"] = "false";
+  props["enable.auto.offset.store"] = "false";
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return TopicReadError{"kafka property " + k + ": " + err};
+    }
+  }
+  Handle<rd_kafka_t> rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    return TopicReadError{std::string("cannot create a Kafka client: ") + err};
+  }
+  Handle<rd_kafka_topic_t> rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* raw_md = nullptr;
+  const auto md_err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw_md, remaining_ms(deadline));
+  Handle<const rd_kafka_metadata_t> md(raw_md);
+  if (md_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return TopicReadError{"cannot read the metadata of topic " + topic + ": " + rd_kafka_err2str(md_err)};
+  }
+  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const auto e = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    return TopicReadError{"topic " + topic + " cannot be read: " + rd_kafka_err2str(e)};
+  }
+  std::vector<GroupPartitionOffsets> out;
+  Handle<rd_kafka_topic_partition_list_t> list(rd_kafka_topic_partition_list_new(8));
+  for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+    GroupPartitionOffsets p;
+    p.partition = md->topics[0].partitions[i].id;
+    std::int64_t low = 0;
+    const auto e = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p.partition, &low, &p.end,
+                                                     remaining_ms(deadline));
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return TopicReadError{"cannot read the offsets of " + topic + " partition " +
+                            std::to_string(p.partition) + ": " + rd_kafka_err2str(e)};
+    }
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.partition);
+    out.push_back(p);
+  }
+  if (const auto e = rd_kafka_committed(rk.get(), list.get(), remaining_ms(deadline));
+      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return TopicReadError{"cannot read the committed offsets of group " + group + ": " + rd_kafka_err2str(e)};
+  }
+  for (auto& p : out) {
+    const auto* tp = rd_kafka_topic_partition_list_find(list.get(), topic.c_str(), p.partition);
+    if (tp != nullptr && tp->err == RD_KAFKA_RESP_ERR_NO_ERROR && tp->offset >= 0) p.committed = tp->offset;
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.partition < b.partition; });
   return out;
 }
 

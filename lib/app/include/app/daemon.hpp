@@ -31,7 +31,8 @@ D365Factory make_d365_factory(const d365::D365Config& config);
 /// runs on the calling thread until SIGTERM/SIGINT, request_stop() or a fatal error. Then:
 /// stops fetching, drains in-flight batches within the drain deadline, commits the
 /// offsets whose outcome is durable, closes the consumer, flushes the producer and syncs
-/// the store. Notifies systemd (READY, STOPPING, STATUS) when run under it.
+/// the store. Notifies systemd when run under it (docs/deploy.md): READY once the consumer
+/// has joined its group, STATUS, WATCHDOG from the io thread, STOPPING.
 class Daemon {
 public:
   Daemon(DaemonConfig config, D365Factory d365);
@@ -40,7 +41,8 @@ public:
   Daemon& operator=(const Daemon&) = delete;
 
   /// Runs to the end; the process exit status: 0 after an orderly stop, 1 after a fatal
-  /// error (logged), 2 when startup failed (logged: store in use, broker unreachable...).
+  /// error (logged), 2 when startup failed (logged: store in use, port taken...), 3 when the
+  /// retry and review topics could not be made (Kafka unreachable: worth a restart).
   /// `handle_signals`: stop on SIGTERM/SIGINT (off in tests that run several daemons).
   int run(bool handle_signals = true);
 

@@ -44,6 +44,11 @@ public:
   std::size_t queued() const override;
   void close() override;
 
+  /// True once the group has given this member an assignment (its first one, possibly
+  /// empty when the group has more members than partitions) and the consumer applied it:
+  /// the member has joined and fetches what it was given. Stays true (later rebalances do
+  /// not reset it). Thread-safe, non-blocking.
+  bool joined() const;
   /// True while the poll thread takes no messages because the queue is full.
   bool backpressured() const;
   /// Commit tries repeated after a retriable failure, since construction (for metrics).

@@ -7,6 +7,7 @@
 #include <boost/system/result.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -33,5 +34,21 @@ struct TopicReadOptions {
 /// ordered by partition, then offset. Blocking.
 boost::system::result<std::vector<Message>, TopicReadError> read_topic_snapshot(
     const std::string& topic, const TopicReadOptions& options);
+
+/// One partition of a topic: its end and a group's committed offset there.
+struct GroupPartitionOffsets {
+  std::int32_t partition = -1;
+  /// High watermark: the offset the next message will get.
+  std::int64_t end = 0;
+  /// The group's committed offset (the next offset it will consume); -1 when none.
+  std::int64_t committed = -1;
+};
+
+/// The end offset of every partition of `topic` and `group`'s committed offset for it,
+/// ordered by partition. For operator tools and checks: asks the group coordinator
+/// without joining the group (no rebalance, nothing committed). Blocking, bounded by
+/// options.timeout.
+boost::system::result<std::vector<GroupPartitionOffsets>, TopicReadError> read_group_offsets(
+    const std::string& topic, const std::string& group, const TopicReadOptions& options);
 
 }  // namespace ib::kafka
