@@ -54,4 +54,12 @@ TEST_CASE("outcomes, responses and gauges appear under their documented names",
   CHECK(has(text, "ib_consumer_lag_messages{partition=\"2\",topic=\"invoices\"} 17"));
   CHECK(has(text, "ib_store_keys 12"));
   CHECK(has(text, "ib_store_disk_bytes 4096"));
+
+  // A revoked partition's lag series goes away; the others stay.
+  m.lag("invoices", 3, 5);
+  m.forget_lag("invoices", 2);
+  m.forget_lag("invoices", 9);  // never reported: nothing to remove
+  const auto after = scrape(registry);
+  CHECK_FALSE(has(after, "ib_consumer_lag_messages{partition=\"2\""));
+  CHECK(has(after, "ib_consumer_lag_messages{partition=\"3\",topic=\"invoices\"} 5"));
 }

@@ -142,6 +142,7 @@ struct ConsumerLoop::Impl {
       }
       pipeline.revoke(tp.topic, tp.partition);
       tracker.revoke(tp);
+      if (metrics) metrics->forget_lag(tp.topic, tp.partition);
       if (auto it = held.find(tp); it != held.end()) {
         held_count -= it->second.size();
         held.erase(it);

@@ -114,6 +114,11 @@ void PipelineMetrics::store_disk_bytes(std::uint64_t bytes) {
   store_disk_bytes_->Set(static_cast<double>(bytes));
 }
 
+void PipelineMetrics::forget_lag(const std::string& topic, std::int32_t partition) {
+  const prometheus::Labels labels{{"topic", topic}, {"partition", std::to_string(partition)}};
+  if (lag_family_->Has(labels)) lag_family_->Remove(&lag_family_->Add(labels));
+}
+
 void PipelineMetrics::lag(const std::string& topic, std::int32_t partition, std::int64_t lag) {
   lag_family_->Add({{"topic", topic}, {"partition", std::to_string(partition)}})
       .Set(static_cast<double>(lag));

@@ -45,6 +45,9 @@ public:
   void store_disk_bytes(std::uint64_t bytes);
   /// `ib_consumer_lag_messages{topic,partition}`; partitions are few and bounded per member.
   void lag(const std::string& topic, std::int32_t partition, std::int64_t lag);
+  /// Removes a partition's lag series (its partition moved to another member): a stale
+  /// value here would be counted twice when lag is summed across members.
+  void forget_lag(const std::string& topic, std::int32_t partition);
 
 private:
   prometheus::Family<prometheus::Gauge>* lag_family_;
