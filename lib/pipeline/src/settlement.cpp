@@ -35,6 +35,21 @@ Route route(core::AnswerClass answer, int attempt, int max_retries, bool sent_be
   return {A::review_topic, Outcome::rejected, 0, ReviewReason::rejected};
 }
 
+namespace {
+
+// The original record as it travels on: its key and payload bytes, and its headers (the
+// caller then replaces the `ib-` ones), to `topic`.
+kafka::OutgoingMessage forward(InMessage original, std::string topic) {
+  kafka::OutgoingMessage out;
+  out.topic = std::move(topic);
+  out.key = std::move(original.key);
+  out.value = std::move(original.value);
+  out.headers = std::move(original.headers);
+  return out;
+}
+
+}  // namespace
+
 kafka::OutgoingMessage retry_message(InMessage original, const RetryRecord& record,
                                      std::string topic) {
   kafka::RetryHistory history;
@@ -44,11 +59,7 @@ kafka::OutgoingMessage retry_message(InMessage original, const RetryRecord& reco
   history.last_status = record.last_status;
   history.last_error = record.last_error;
   history.origin = original.origin();
-  kafka::OutgoingMessage out;
-  out.topic = std::move(topic);
-  out.key = std::move(original.key);
-  out.value = std::move(original.value);
-  out.headers = std::move(original.headers);
+  auto out = forward(std::move(original), std::move(topic));
   kafka::encode_retry(out.headers, history);
   return out;
 }
@@ -74,11 +85,7 @@ kafka::OutgoingMessage review_message(InMessage original, const ReviewRecord& re
   }
   // A replayed message keeps its count (its review headers were stripped by the replay).
   info.replay_count = kafka::replay_count(original.headers);
-  kafka::OutgoingMessage out;
-  out.topic = std::move(topic);
-  out.key = std::move(original.key);
-  out.value = std::move(original.value);
-  out.headers = std::move(original.headers);
+  auto out = forward(std::move(original), std::move(topic));
   kafka::encode_review(out.headers, info);
   return out;
 }
