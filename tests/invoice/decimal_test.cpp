@@ -44,3 +44,19 @@ TEST_CASE("Date: strict ISO yyyy-mm-dd with real calendar days") {
     CHECK_FALSE(Date::parse(bad).has_value());
   }
 }
+
+TEST_CASE("Decimal: at most 38 digits of precision (integer + fraction digits), so scale at most 38") {
+  const std::string n38(38, '9'), n39(39, '9');
+  const std::string small38 = "0." + std::string(37, '0') + "1", small39 = "0." + std::string(38, '0') + "1";
+  const std::pair<std::string, bool> rows[] = {
+      {n38, true}, {n39, false}, {"-" + n38, true}, {"-" + n39, false},
+      {"0." + n38, true}, {"0." + n39, false}, {"9." + std::string(37, '9'), true}, {"9." + n38, false},
+      {small38, true}, {small39, false}, {"1e-38", true}, {"1e-39", false}, {"1e37", true}, {"1e38", false},
+      {"000" + n38, true}, {n38.substr(0, 30) + "." + std::string(50, '0'), true},
+      {small38 + "000", true}, {"10e36", true}, {"10e37", false},
+  };
+  for (const auto& [in, ok] : rows) {
+    INFO(in);
+    CHECK(Decimal::parse(in).has_value() == ok);
+  }
+}

@@ -153,4 +153,9 @@ TEST_CASE("import_command: config + NDJSON file -> records, rejects, summary JSO
     CHECK(tools::import_command({(dir.path() / "bad.yaml").string(), input.string(), "", "", false}) == 2);
     CHECK(tools::import_command({config.string(), (dir.path() / "missing.ndjson").string(), "", "", false}) == 2);
   }
+  SECTION("a directory as input is an error, not an empty file: exit 2") {
+    std::filesystem::create_directory(dir.path() / "in.d");
+    CHECK(tools::import_command({config.string(), (dir.path() / "in.d").string(),
+                                 (dir.path() / "rejects.ndjson").string(), "", false}) == 2);
+  }
 }

@@ -163,3 +163,12 @@ TEST_CASE("import flow: an invoice throttled forever stops at max_resends") {
   REQUIRE(r.rejects.size() == 1);
   CHECK(r.rejects[0].reason == "resend_limit");
 }
+
+TEST_CASE("import flow: a reject carries the input JSON text as is, numbers never through a double") {
+  for (const char* amount : {"3908.35", "12345678901234567890.12345678"}) {
+    INFO(amount);
+    const std::string line = std::string(R"({"vendor_account":"V","amount":)") + amount + "}";
+    const ib::tools::ImportReject r{3, "rejected", 400, "bad", line};
+    CHECK(r.to_json() == R"({"line":3,"reason":"rejected","status":400,"error":"bad","invoice":)" + line + "}");
+  }
+}

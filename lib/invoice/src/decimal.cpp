@@ -64,8 +64,9 @@ Result<Decimal> Decimal::parse(std::string_view s) {
     digits.append(static_cast<std::size_t>(-scale), '0');
     scale = 0;
   }
-  const long int_digits = std::max<long>(static_cast<long>(digits.size()) - scale, 1);
-  if (int_digits + scale > kMaxDigits + 1 || scale > kMaxDigits) return Error{"too many digits"};
+  // SQL decimal(38, s) precision: integer digits (none for a value below 1) + fraction digits.
+  const long int_digits = std::max<long>(static_cast<long>(digits.size()) - scale, 0);
+  if (int_digits + scale > kMaxDigits) return Error{"too many digits"};
   std::string out;
   if (negative) out.push_back('-');
   if (scale == 0) {

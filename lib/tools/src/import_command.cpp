@@ -20,7 +20,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <deque>
 #include <fstream>
 #include <iostream>
@@ -62,12 +65,18 @@ std::string ImportReject::to_json() const {
   o["status"] = status;
   o["error"] = error;
   boost::system::error_code ec;
-  auto parsed = boost::json::parse(invoice, ec);
+  boost::json::parse(invoice, ec);
   if (!ec) {
-    o["invoice"] = std::move(parsed);
-  } else {
-    o["invoice"] = invoice;  // Boost.JSON escapes it; invalid UTF-8 bytes pass through as is
+    // Embed the line's own text: it is valid JSON (and UTF-8), and re-serializing it would
+    // rewrite numbers through a double (3908.35 -> 3.90835E3).
+    auto out = boost::json::serialize(o);
+    out.pop_back();  // '}'
+    out += ",\"invoice\":";
+    out += invoice;
+    out += '}';
+    return out;
   }
+  o["invoice"] = invoice;  // Boost.JSON escapes it; invalid UTF-8 bytes pass through as is
   return boost::json::serialize(o);
 }
 
@@ -304,9 +313,14 @@ int import_command(const ImportOptions& options) {
   std::ifstream file;
   std::istream* input = &std::cin;
   if (options.input != "-") {
+    std::error_code dir_ec;
+    if (std::filesystem::is_directory(options.input, dir_ec)) {
+      std::fprintf(stderr, "invoice-bridge import: cannot read %s: is a directory\n", options.input.c_str());
+      return 2;
+    }
     file.open(options.input, std::ios::binary);
     if (!file) {
-      std::fprintf(stderr, "invoice-bridge import: cannot read %s\n", options.input.c_str());
+      std::fprintf(stderr, "invoice-bridge import: cannot read %s: %s\n", options.input.c_str(), std::strerror(errno));
       return 2;
     }
     input = &file;

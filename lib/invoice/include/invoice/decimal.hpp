@@ -13,7 +13,7 @@ namespace ib::invoice {
 /// all parse to the value printed as `100`.
 class Decimal {
 public:
-  /// Most significant digits kept (integer digits + fraction digits).
+  /// Most digits of precision (integer digits, none below 1, + fraction digits), as SQL decimal(38, s).
   static constexpr int kMaxDigits = 38;
   /// Largest exponent magnitude accepted in `1e<exp>` input (bounds the work done).
   static constexpr int kMaxExponent = 400;
