@@ -44,6 +44,11 @@ int check_config(const std::string& path) {
   auto loaded = ib::app::load_daemon_config(path, ib::config::environment());
   for (const auto& p : loaded.problems) std::fprintf(stderr, "%s\n", p.c_str());
   if (!loaded.problems.empty()) return 1;
+  // A warning, not a problem: test setups use it on purpose (exit status stays 0).
+  if (loaded.config.d365.tls_insecure) {
+    std::fprintf(stderr,
+                 "warning: d365.tls.insecure: true: D365's TLS certificate is not verified (tests only)\n");
+  }
   std::puts("config OK");
   return 0;
 }

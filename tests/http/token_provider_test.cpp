@@ -16,7 +16,10 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json/value.hpp>
+
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 using namespace std::chrono_literals;
@@ -214,6 +217,76 @@ TEST_CASE("http_oauth: expires_in as a string is accepted (Entra v1 shape)") {
   ib::core::ManualClock clock;
   OAuthTokenProvider provider(fake, oauth_config(), kSecret, clock);
   CHECK(get_token(provider) == "v1");
+}
+
+TEST_CASE("http_oauth: token lifetimes are validated and clamped: token requests across 50 batches") {
+  // One batch every 30 minutes for 24.5 hours, refresh_margin 5 minutes. Every token
+  // request gets the same answer; the row says how many requests the 50 batches cost and
+  // how many batches got a token.
+  struct Row {
+    const char* expires_in;  // JSON text of the field; nullptr: no expires_in field
+    int requests;
+    int tokens;
+  };
+  const Row rows[] = {
+      {"3600", 25, 50},                       // refreshed at 55 min: every other batch
+      {"\"3600\"", 25, 50},                 // Entra v1 string
+      {nullptr, 25, 50},                      // missing: kDefaultTokenLifetime (1 h)
+      {"null", 25, 50},
+      {"86400", 2, 50},                       // 24 h: refreshed at 23:55 once
+      {"86401", 2, 50},                       // clamped to 24 h
+      {"9223372036854775807", 2, 50},         // int64 max: clamped, no overflow
+      {"18446744073709551615", 2, 50},        // uint64 max
+      {"\"99999999999999999999999999\"", 2, 50},  // beyond any integer type
+      {"1", 50, 50},                          // valid but 1 s: one request per batch
+      {"0", 50, 0},                           // refused, every batch asks again
+      {"-5", 50, 0},
+      {"-9223372036854775807", 50, 0},
+      {"3600.5", 50, 0},
+      {"1e300", 50, 0},
+      {"true", 50, 0},
+      {"\"\"", 50, 0},
+      {"\"abc\"", 50, 0},
+      {"\"-3600\"", 50, 0},
+      {"\"+3600\"", 50, 0},
+      {"\" 3600\"", 50, 0},
+      {"\"3600s\"", 50, 0},
+      {"\"0\"", 50, 0},
+      {"{}", 50, 0},
+  };
+  for (const auto& row : rows) {
+    INFO("expires_in " << (row.expires_in ? row.expires_in : "<missing>"));
+    std::string body = R"({"token_type":"Bearer","access_token":"tok")";
+    if (row.expires_in) body += std::string(R"(,"expires_in":)") + row.expires_in;
+    body += "}";
+    auto fake = std::make_shared<FakeTransport>();
+    for (int i = 0; i < 50; ++i) fake->push_status(200, body);
+    ib::core::ManualClock clock;
+    OAuthTokenProvider provider(fake, oauth_config(), kSecret, clock);
+    int tokens = 0;
+    for (int batch = 0; batch < 50; ++batch) {
+      auto r = ib::testing::run_coro([&](auto&) { return provider.token(); });
+      if (r) {
+        ++tokens;
+      } else {
+        CHECK(r.error().code == TransportError::auth_rejected);
+        CHECK_THAT(r.error().message, Catch::Contains("expires_in"));
+      }
+      clock.advance(30min);
+    }
+    CHECK(provider.token_requests() == static_cast<std::uint64_t>(row.requests));
+    CHECK(tokens == row.tokens);
+  }
+}
+
+TEST_CASE("http_oauth: token_lifetime") {
+  CHECK(token_lifetime(nullptr) == kDefaultTokenLifetime);
+  const boost::json::value huge = std::numeric_limits<std::int64_t>::max();
+  CHECK(token_lifetime(&huge) == kMaxTokenLifetime);
+  const boost::json::value v1 = "3599";
+  CHECK(token_lifetime(&v1) == std::chrono::seconds(3599));
+  const boost::json::value zero = 0;
+  CHECK_FALSE(token_lifetime(&zero));
 }
 
 TEST_CASE("http_oauth: the secret comes from the named environment variable or file") {

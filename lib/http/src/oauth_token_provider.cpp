@@ -55,6 +55,35 @@ std::string shorten(std::string_view s, std::size_t max = 300) {
   return std::string(s.substr(0, max)) + (s.size() > max ? "..." : "");
 }
 
+}  // namespace
+
+std::optional<std::chrono::seconds> token_lifetime(const boost::json::value* expires_in) {
+  using std::chrono::seconds;
+  const std::int64_t max = kMaxTokenLifetime.count();
+  if (expires_in == nullptr || expires_in->is_null()) return kDefaultTokenLifetime;
+  if (expires_in->is_int64()) {
+    const auto v = expires_in->as_int64();
+    if (v <= 0) return std::nullopt;
+    return seconds(std::min(v, max));
+  }
+  if (expires_in->is_uint64()) return kMaxTokenLifetime;  // above int64 max: positive and huge
+  if (expires_in->is_string()) {  // Entra's v1 endpoint sends a string: "3599"
+    const auto& s = expires_in->as_string();
+    if (s.empty() || s.size() > 64) return std::nullopt;
+    for (char c : s) {
+      if (c < '0' || c > '9') return std::nullopt;  // no sign, space, fraction or exponent
+    }
+    std::uint64_t v = 0;
+    auto [p, e] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (e == std::errc::result_out_of_range) return kMaxTokenLifetime;  // digits only: huge
+    if (e != std::errc() || p != s.data() + s.size() || v == 0) return std::nullopt;
+    return seconds(static_cast<std::int64_t>(std::min<std::uint64_t>(v, static_cast<std::uint64_t>(max))));
+  }
+  return std::nullopt;  // a fraction, bool, object, array
+}
+
+namespace {
+
 /// The answer of a 200 from the token endpoint: the token and its lifetime, or why not.
 struct Parsed {
   std::string token;
@@ -82,23 +111,13 @@ Parsed parse_token_answer(std::string_view body) {
       return out;
     }
   }
-  std::int64_t seconds = 0;
-  const auto* exp = obj.if_contains("expires_in");
-  if (exp && exp->is_int64()) {
-    seconds = exp->as_int64();
-  } else if (exp && exp->is_uint64()) {
-    seconds = static_cast<std::int64_t>(std::min<std::uint64_t>(exp->as_uint64(), 1u << 30));
-  } else if (exp && exp->is_string()) {  // Entra's v1 endpoint sends a string
-    const auto& s = exp->as_string();
-    auto [p, e] = std::from_chars(s.data(), s.data() + s.size(), seconds);
-    if (e != std::errc() || p != s.data() + s.size()) seconds = 0;
-  }
-  if (seconds <= 0) {
-    out.problem = "answer has no positive expires_in";
+  const auto lifetime = token_lifetime(obj.if_contains("expires_in"));
+  if (!lifetime) {
+    out.problem = "expires_in is not a positive whole number of seconds";
     return out;
   }
+  out.expires_in = *lifetime;
   out.token = std::string(token->as_string());
-  out.expires_in = std::chrono::seconds(seconds);
   return out;
 }
 

@@ -5,9 +5,12 @@
 
 #include "core/clock.hpp"
 
+#include <boost/json/fwd.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,6 +61,20 @@ std::string load_client_secret(const OAuthConfig& config, const Environment& env
 /// std::runtime_error when it is missing or empty, never with the value. Startup only.
 std::string read_secret(std::string_view file_key, const std::string& file, std::string_view env_key,
                         const std::string& env_name, const Environment& env);
+
+/// The longest token lifetime the provider believes: a larger `expires_in` is clamped to it
+/// (the token is refreshed at least once a day; a 401 refreshes it earlier anyway).
+inline constexpr std::chrono::seconds kMaxTokenLifetime{24 * 3600};
+/// The lifetime of a token whose answer has no `expires_in` (RFC 6749 makes it optional;
+/// Entra always sends it). A token that expires earlier is refreshed on its first 401.
+inline constexpr std::chrono::seconds kDefaultTokenLifetime{3600};
+
+/// The lifetime an `expires_in` value of a token answer stands for (nullptr: the field is
+/// missing): a positive JSON integer or a string of decimal digits ("3599", Entra v1),
+/// clamped to kMaxTokenLifetime (however many digits); missing or null gives
+/// kDefaultTokenLifetime; zero, negative, fractions, other strings and other types give
+/// nullopt (the answer is refused). Pure; never overflows.
+std::optional<std::chrono::seconds> token_lifetime(const boost::json::value* expires_in);
 
 /// OAuth 2.0 client-credentials token provider (Entra ID `/oauth2/v2.0/token`).
 ///
