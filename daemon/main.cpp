@@ -31,7 +31,7 @@ int run_daemon(const std::string& path) {
   }
   ib::log::setup(loaded.config.log.format, loaded.config.log.level);
   try {
-    auto factory = ib::app::make_d365_factory(loaded.config.d365);
+    auto factory = ib::app::make_d365_factory(loaded.config);
     ib::app::Daemon daemon(loaded.config, std::move(factory));
     return daemon.run();
   } catch (const std::exception& e) {

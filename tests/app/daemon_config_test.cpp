@@ -112,6 +112,26 @@ bacth: {linger: 5ms}
   CHECK(p.size() >= 9);
 }
 
+TEST_CASE("a removed key fails the load and names the key that replaced it", "[app][config][unit]") {
+  ib::testing::TempDir dir;
+  const auto path = write(dir, R"(
+send: {max_in_flight: 2, default_retry_after: 10s, max_retry_after: 60s}
+d365: {odata: {max_requests: 200}}
+)");
+  const auto loaded = ib::app::load_daemon_config(path, {});
+  const auto& p = loaded.problems;
+  CHECK(mentions(p, "send.default_retry_after: removed; use d365.classify.default_retry_after"));
+  CHECK(mentions(p, "send.max_retry_after: removed; use d365.classify.max_retry_after"));
+  CHECK(mentions(p, "d365.odata.max_requests: removed; use batch.max_items"));
+  CHECK_FALSE(mentions(p, "unknown key"));
+  CHECK(p.size() == 3);
+  // The same through an environment override.
+  const auto env = ib::app::load_daemon_config(write(dir, "# defaults\n"), {{"IB_D365__ODATA__MAX_REQUESTS", "200"}});
+  CHECK(mentions(env.problems, "d365.odata.max_requests: removed; use batch.max_items (environment variable "
+                               "IB_D365__ODATA__MAX_REQUESTS, now IB_BATCH__MAX_ITEMS)"));
+  CHECK(env.problems.size() == 1);
+}
+
 TEST_CASE("a missing config file is one clear problem", "[app][config][unit]") {
   const auto loaded = ib::app::load_daemon_config("/nonexistent/invoice-bridge.yaml", {});
   REQUIRE_FALSE(loaded.problems.empty());

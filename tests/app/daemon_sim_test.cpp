@@ -64,7 +64,7 @@ struct Run {
 // the input and retry topics to their end (every outcome durable), or 90 s pass.
 Run run_daemon(const app::DaemonConfig& c, sim::Simulator& sim, std::uint64_t unique) {
   REQUIRE(c.validate().empty());
-  app::Daemon daemon(c, app::make_d365_factory(c.d365));
+  app::Daemon daemon(c, app::make_d365_factory(c));
   Run run;
   std::thread t([&] { run.rc = daemon.run(false); });
   const auto deadline = std::chrono::steady_clock::now() + 90s;

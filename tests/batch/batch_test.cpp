@@ -69,9 +69,9 @@ TEST_CASE("the linger deadline runs from the first item of a batch", "[batch][un
 
 TEST_CASE("batcher config validation reports every problem", "[batch][unit]") {
   BatcherConfig c{.max_items = 0, .max_bytes = 10, .linger = -1ms};
-  CHECK(c.validate().size() == 3);
-  CHECK(BatcherConfig{.max_items = 1001}.validate().size() == 1);
-  CHECK(BatcherConfig{}.validate().empty());
+  CHECK(c.validate(1000).size() == 3);
+  CHECK(BatcherConfig{.max_items = 1001}.validate(1000).size() == 1);
+  CHECK(BatcherConfig{}.validate(1000).empty());
 }
 
 TEST_CASE("a throttle halves the limit and pauses for Retry-After", "[batch][aimd][unit]") {
@@ -97,10 +97,12 @@ TEST_CASE("throttles during a pause extend it without cutting the limit again",
   CHECK(l.limit() == 4);
   CHECK(l.paused_until() == t0 + 5010ms);
   CHECK(l.throttle_events() == 3);
-  // A new episode after the pause cuts again, never below the minimum.
+  // A new episode after the pause cuts again, never below the minimum. Without a wait
+  // (the classification always gives one to a throttled answer) it only cuts.
   l.on_throttle(t0 + 6000ms, std::nullopt);
   CHECK(l.limit() == 2);
-  CHECK(l.paused_until() == t0 + 6000ms + 5000ms);  // default_retry_after
+  CHECK(l.paused_until() == t0 + 5010ms);
+  CHECK(l.may_send(1, t0 + 6000ms));
   l.on_throttle(t0 + 20000ms, 1ms);
   l.on_throttle(t0 + 30000ms, 1ms);
   CHECK(l.limit() == 1);
@@ -118,9 +120,13 @@ TEST_CASE("successes grow the limit back one step at a time", "[batch][aimd][uni
   CHECK(l.limit() == 4);  // capped at max_in_flight
 }
 
-TEST_CASE("Retry-After is capped by max_retry_after", "[batch][aimd][unit]") {
-  AimdLimiter l({.max_retry_after = 60000ms});
+// The default and the cap of Retry-After belong to the classification
+// (tests/odata/classify_test.cpp); the limiter honours the wait it is given.
+TEST_CASE("the pause is exactly the given wait, however long", "[batch][aimd][unit]") {
+  AimdLimiter l({});
   l.on_throttle(Tp{}, std::chrono::milliseconds(3600000));
-  CHECK(l.paused_until() == Tp{} + 60000ms);
+  CHECK(l.paused_until() == Tp{} + 3600000ms);
+  l.on_throttle(Tp{} + 1ms, -5ms);  // a negative wait never shortens the pause
+  CHECK(l.paused_until() == Tp{} + 3600000ms);
   CHECK(AimdConfig{.max_in_flight = 0, .increase_every = 0, .decrease_factor = 1.5}.validate().size() == 4);
 }

@@ -111,6 +111,23 @@ TEST_CASE("an override that matches no key is reported; other IB_ variables are 
   CHECK(src.unknown_keys() == std::vector<std::string>{"environment variable IB_BATCH__SIEZ"});
 }
 
+TEST_CASE("a removed key names its replacement instead of being just unknown", "[config][unit]") {
+  ConfigSource src("send:\n  max_retry_after: 60s\n  max_in_flight: 2\nbatch:\n  size: 1\n", "old.yaml",
+                   {{"IB_SEND__MAX_RETRY_AFTER", "30s"}});
+  int size = 0, in_flight = 0;
+  src.read("batch.size", size);
+  src.read("send.max_in_flight", in_flight);
+  src.reject_removed("send.max_retry_after", "d365.classify.max_retry_after");
+  src.reject_removed("send.default_retry_after", "d365.classify.default_retry_after");  // not set: silent
+  CHECK(src.problems() ==
+        std::vector<std::string>{
+            "send.max_retry_after: removed; use d365.classify.max_retry_after (old.yaml)",
+            "send.max_retry_after: removed; use d365.classify.max_retry_after (environment variable "
+            "IB_SEND__MAX_RETRY_AFTER, now IB_D365__CLASSIFY__MAX_RETRY_AFTER)"});
+  CHECK(src.unknown_keys().empty());
+  CHECK(in_flight == 2);
+}
+
 TEST_CASE("every problem is reported at once, naming the key and its source", "[config][unit]") {
   ConfigSource src(R"(
 batch:

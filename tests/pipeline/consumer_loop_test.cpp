@@ -220,7 +220,10 @@ TEST_CASE("a big backlog pauses every partition until it drains",
   h.sender.slow = {"K0"};
   for (int i = 0; i < 12; ++i) h.consumer.add("invoices", 0, i, "K" + std::to_string(i));
   h.start();
-  REQUIRE(h.run_until([&] { return h.consumer.paused.size() == h.consumer.assigned.size(); }));
+  // The backlog can fill before the linger timer sends K0's batch: wait for both, the
+  // gate exists only once that batch is being sent.
+  REQUIRE(h.run_until(
+      [&] { return h.consumer.paused.size() == h.consumer.assigned.size() && h.sender.gate != nullptr; }));
   h.sender.gate->cancel();
   REQUIRE(h.run_until([&] { return h.consumer.paused.empty(); }));
   REQUIRE(h.run_until([&] { return h.consumer.stored[{"invoices", 0}] == 12; }));

@@ -63,7 +63,6 @@ struct Harness {
     c.batch.max_items = 100;
     c.batch.linger = 1ms;
     c.aimd.max_in_flight = 4;
-    c.aimd.default_retry_after = 5ms;
     c.backoff.jitter = 0.0;  // exact due times
     return c;
   }

@@ -86,7 +86,9 @@ d365:
   CHECK(c.classify.default_retry_after == std::chrono::seconds(7));
   CHECK(c.key.key_case == invoice::KeyCase::preserve);
   CHECK(c.mapping.entity_set == "VendInvoiceHeaders");
-  CHECK(c.batch_client_config().odata.service_url == "http://127.0.0.1:9000/data");
+  const auto client = c.batch_client_config(250);
+  CHECK(client.odata.service_url == "http://127.0.0.1:9000/data");
+  CHECK(client.odata.max_requests == 250);  // batch.max_items, the one batch size
 }
 
 TEST_CASE("d365 config: every problem at once, each naming its key") {

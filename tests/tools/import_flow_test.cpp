@@ -33,7 +33,6 @@ tools::ImportSettings settings() {
   tools::ImportSettings s;
   s.batch.max_items = 3;
   s.aimd.max_in_flight = 2;
-  s.aimd.default_retry_after = std::chrono::milliseconds(0);
   s.backoff.initial = std::chrono::milliseconds(0);
   s.backoff.jitter = 0;
   s.backoff.max_attempts = 4;

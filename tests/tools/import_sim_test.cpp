@@ -98,7 +98,7 @@ Run run_import(const d365::D365Config& config, const std::string& input, tools::
   asio::io_context io;
   d365::EntityInvoiceCodec codec(config.invoice, config.key, config.mapping);
   auto transport = d365::make_d365_transport(io.get_executor(), config, env);
-  d365::BatchClient sender(transport, config.batch_client_config());
+  d365::BatchClient sender(transport, config.batch_client_config(settings.batch.max_items));
   std::istringstream stream(input);
   auto decode = [&](std::string_view line) { return codec.decode(line); };
   auto sink = [&](const tools::ImportReject& r) { out.rejects.push_back(r); };

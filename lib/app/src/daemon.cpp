@@ -29,17 +29,20 @@ namespace ib::app {
 
 namespace asio = boost::asio;
 
-D365Factory make_d365_factory(const d365::D365Config& config) {
+D365Factory make_d365_factory(const DaemonConfig& daemon_config) {
+  const d365::D365Config& config = daemon_config.d365;
   if (const auto problems = config.validate(); !problems.empty()) {
     std::string all("d365 config:");
     for (const auto& p : problems) all += "\n  " + p;
     throw std::invalid_argument(all);
   }
-  return [config](asio::any_io_executor executor) {
+  // The batcher's size is the writer's limit: batches reach the client whole.
+  const auto client_config = config.batch_client_config(daemon_config.pipeline.batch.max_items);
+  return [config, client_config](asio::any_io_executor executor) {
     D365Parts parts;
     parts.codec = std::make_unique<d365::EntityInvoiceCodec>(config.invoice, config.key, config.mapping);
     auto transport = d365::make_d365_transport(executor, config, config::environment());
-    parts.sender = std::make_unique<d365::BatchClient>(transport, config.batch_client_config());
+    parts.sender = std::make_unique<d365::BatchClient>(transport, client_config);
     return parts;
   };
 }

@@ -73,8 +73,9 @@ void DaemonConfig::load(config::ConfigSource& s) {
   s.read("send.min_in_flight", pipeline.aimd.min_in_flight);
   s.read("send.increase_every", pipeline.aimd.increase_every);
   s.read("send.decrease_factor", pipeline.aimd.decrease_factor);
-  s.read("send.default_retry_after", pipeline.aimd.default_retry_after);
-  s.read("send.max_retry_after", pipeline.aimd.max_retry_after);
+  // Retry-After is defaulted and capped where answers are classified (d365.classify.*).
+  s.reject_removed("send.default_retry_after", "d365.classify.default_retry_after");
+  s.reject_removed("send.max_retry_after", "d365.classify.max_retry_after");
   s.read("retry.max_attempts", pipeline.backoff.max_attempts);
   s.read("retry.initial", pipeline.backoff.initial);
   s.read("retry.multiplier", pipeline.backoff.multiplier);

@@ -14,10 +14,6 @@ std::vector<std::string> AimdConfig::validate() const {
   if (!(decrease_factor > 0.0 && decrease_factor < 1.0)) {
     problems.push_back("decrease_factor must be between 0 and 1 (exclusive)");
   }
-  if (default_retry_after.count() <= 0) problems.push_back("default_retry_after must be positive");
-  if (max_retry_after < default_retry_after) {
-    problems.push_back("max_retry_after must be at least default_retry_after");
-  }
   return problems;
 }
 
@@ -44,9 +40,7 @@ void AimdLimiter::on_throttle(TimePoint now, std::optional<std::chrono::millisec
     limit_ = std::max(config_.min_in_flight,
                       static_cast<int>(std::floor(limit_ * config_.decrease_factor)));
   }
-  auto wait = retry_after.value_or(config_.default_retry_after);
-  wait = std::clamp(wait, std::chrono::milliseconds(0), config_.max_retry_after);
-  paused_until_ = std::max(paused_until_, now + wait);
+  if (retry_after && retry_after->count() > 0) paused_until_ = std::max(paused_until_, now + *retry_after);
 }
 
 }  // namespace ib::batch

@@ -90,14 +90,19 @@ struct ConfigSource::Impl {
         return {YAML::Node(YAML::NodeType::Undefined), name};
       }
     }
+    return {in_file(key), origin};
+  }
+
+  // The node for `key` in the file (no overrides), or an undefined node.
+  YAML::Node in_file(std::string_view key) const {
     YAML::Node node = YAML::Clone(root);
     for (const auto& part : split_key(key)) {
-      if (!node.IsMap()) return {YAML::Node(YAML::NodeType::Undefined), origin};
+      if (!node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
       YAML::Node child = node[part];
-      if (!child.IsDefined()) return {YAML::Node(YAML::NodeType::Undefined), origin};
+      if (!child.IsDefined()) return YAML::Node(YAML::NodeType::Undefined);
       node.reset(child);
     }
-    return {node, origin};
+    return node;
   }
 };
 
@@ -299,6 +304,18 @@ void ConfigSource::read_enum(std::string_view key, std::string& out,
     return;
   }
   out = value;
+}
+
+void ConfigSource::reject_removed(std::string_view key, std::string_view replacement) {
+  impl_->read_keys.emplace(key);
+  const std::string problem = std::string(key) + ": removed; use " + std::string(replacement);
+  // Both places are named: fixing only one of them would otherwise fail the next start.
+  if (impl_->in_file(key).IsDefined()) problems_.push_back(problem + " (" + impl_->origin + ")");
+  const auto name = env_name(impl_->env_prefix, key);
+  if (impl_->env.count(name) != 0) {
+    problems_.push_back(problem + " (environment variable " + name + ", now " +
+                        env_name(impl_->env_prefix, replacement) + ")");
+  }
 }
 
 std::vector<std::string> ConfigSource::unknown_keys() const {

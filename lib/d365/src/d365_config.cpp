@@ -54,10 +54,11 @@ std::string D365Config::service_url() const {
   return base + (root == "/" ? "" : root);
 }
 
-d365::BatchClientConfig D365Config::batch_client_config() const {
+d365::BatchClientConfig D365Config::batch_client_config(std::size_t max_requests) const {
   d365::BatchClientConfig c;
   c.odata = odata;
   c.odata.service_url = service_url();
+  c.odata.max_requests = max_requests;
   c.classify = classify;
   c.request_deadline = request_deadline;
   return c;
@@ -94,7 +95,8 @@ void D365Config::load(config::ConfigSource& s) {
              odata::parse_operation);
   s.read("d365.odata.continue_on_error", odata.continue_on_error);
   s.read("d365.odata.atomic", odata.atomic);
-  read_size(s, "d365.odata.max_requests", odata.max_requests);
+  // One batch size for the batcher and the writer: the writer's limit is batch.max_items.
+  s.reject_removed("d365.odata.max_requests", "batch.max_items");
 
   s.read("d365.classify.duplicate_codes", classify.duplicate_codes);
   if (s.has("d365.classify.duplicate_statuses")) {

@@ -566,7 +566,7 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
     return 2;
   }
 
-  app::Daemon daemon(c, app::make_d365_factory(c.d365));
+  app::Daemon daemon(c, app::make_d365_factory(c));
   std::atomic<bool> daemon_ended{false};
   int daemon_rc = -1;
   // Joined on every way out; a stop asked for before the daemon's loop runs is queued on

@@ -58,7 +58,9 @@ std::vector<std::string> BatchConfig::validate() const {
     }
   }
   if (max_requests == 0) p.emplace_back("odata.max_requests: must be > 0");
-  if (max_requests > 1000) p.emplace_back("odata.max_requests: must be <= 1000 (the Dataverse limit)");
+  if (max_requests > kMaxBatchRequests)
+    p.emplace_back("odata.max_requests: must be <= " + std::to_string(kMaxBatchRequests) +
+                   " (the most requests D365 accepts in one $batch)");
   return p;
 }
 

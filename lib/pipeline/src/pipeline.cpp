@@ -2,10 +2,13 @@
 
 #include "pipeline_impl.hpp"
 
+#include "odata/batch_config.hpp"
+
 namespace ib::pipeline {
 
 std::vector<std::string> PipelineConfig::validate() const {
-  std::vector<std::string> problems = batch.validate();
+  // A batch goes out as one $batch: D365's limit per request bounds its size.
+  std::vector<std::string> problems = batch.validate(odata::kMaxBatchRequests);
   for (auto& p : aimd.validate()) problems.push_back("send." + p);
   for (auto& p : backoff.validate()) problems.push_back("retry." + p);
   return problems;

@@ -21,10 +21,11 @@ struct D365Parts {
 };
 using D365Factory = std::function<D365Parts(boost::asio::any_io_executor)>;
 
-/// The production D365 side: d365::EntityInvoiceCodec + d365::BatchClient over
-/// d365::make_d365_transport() with the process environment. Throws
-/// std::invalid_argument listing every problem of `config`.
-D365Factory make_d365_factory(const d365::D365Config& config);
+/// The production D365 side of `config.d365`: d365::EntityInvoiceCodec + d365::BatchClient
+/// over d365::make_d365_transport() with the process environment; the client writes at
+/// most `batch.max_items` requests per `$batch`. Throws std::invalid_argument listing every
+/// problem of `config.d365`.
+D365Factory make_d365_factory(const DaemonConfig& config);
 
 /// `invoice-bridge run`: the daemon. Opens the dedup store, makes sure the retry and
 /// review topics exist, starts the consumer, producer, pipeline and metrics endpoint, and

@@ -17,10 +17,9 @@ struct AimdConfig {
   int increase_every = 8;
   /// The limit is multiplied by this on a throttle (multiplicative decrease), rounded down.
   double decrease_factor = 0.5;
-  /// Pause after a 429 that carries no Retry-After.
-  std::chrono::milliseconds default_retry_after{5000};
-  /// Longest pause honoured, whatever Retry-After says.
-  std::chrono::milliseconds max_retry_after{300000};
+  // No Retry-After default or cap here: the classification of the answer owns both
+  // (odata::ClassifyConfig, `d365.classify.*`), so every throttled answer arrives with
+  // its wait already defaulted and capped.
 
   std::vector<std::string> validate() const;
 };
@@ -43,8 +42,11 @@ public:
 
   /// A batch succeeded (no throttling in its answer).
   void on_success();
-  /// The server throttled at `now` with `retry_after` (nullopt: none given). Cuts the limit
-  /// once per throttle episode: throttles arriving while already paused only extend the pause.
+  /// The server throttled at `now`; sending pauses until `now + retry_after`. Callers pass
+  /// the classified wait (d365::Answer::retry_after, already defaulted and capped by
+  /// odata::classify); nullopt (or a negative wait) pauses nothing and only cuts the limit.
+  /// Cuts the limit once per throttle episode: throttles arriving while already paused only
+  /// extend the pause.
   void on_throttle(TimePoint now, std::optional<std::chrono::milliseconds> retry_after);
 
   /// Throttle events so far (one per on_throttle call).

@@ -11,7 +11,7 @@ namespace ib::batch {
 
 /// When a batch closes.
 struct BatcherConfig {
-  /// Most items in one batch (D365 allows up to 1000 requests per $batch).
+  /// Most items in one batch; the sender's limit per request bounds it (validate()).
   std::size_t max_items = 100;
   /// Most payload bytes in one batch (sum of the items' sizes); keeps requests under
   /// proxies' and the server's body limits.
@@ -19,8 +19,9 @@ struct BatcherConfig {
   /// How long the first item of a batch may wait for company before the batch closes.
   std::chrono::milliseconds linger{50};
 
-  /// Every problem at once; empty when valid.
-  std::vector<std::string> validate(std::size_t server_max_items = 1000) const;
+  /// Every problem at once; empty when valid. `server_max_items`: the most items the
+  /// receiving side takes in one request (for D365, odata::kMaxBatchRequests).
+  std::vector<std::string> validate(std::size_t server_max_items) const;
 };
 
 /// Groups items into batches that close on size, bytes or a linger deadline. Pure: the

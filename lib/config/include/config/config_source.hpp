@@ -70,6 +70,12 @@ public:
   /// One of `allowed`; anything else is a problem listing them.
   void read_enum(std::string_view key, std::string& out, const std::vector<std::string>& allowed);
 
+  /// A key that this version no longer reads: when the file or an override sets it, adds
+  /// the problem `<key>: removed; use <replacement>` (naming the override variable when it
+  /// came from the environment) instead of the generic unknown-key one. The key counts as
+  /// read, so unknown_keys() does not name it a second time.
+  void reject_removed(std::string_view key, std::string_view replacement);
+
   /// Keys present in the file (leaves, dotted) that no read asked for, then override
   /// variables (prefix + a name with `__`) that match no key read, as
   /// `environment variable NAME`. Maps read as a whole count as read with everything

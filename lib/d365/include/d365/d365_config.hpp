@@ -52,7 +52,8 @@ struct D365Config {
   std::size_t max_connections = 8;
   /// Deadline of one `$batch` call.
   std::chrono::milliseconds request_deadline{60'000};
-  /// odata writer / classify options (service_url is derived from base_url + service_root).
+  /// odata writer / classify options (service_url is derived from base_url + service_root;
+  /// max_requests is set from `batch.max_items` by batch_client_config()).
   odata::BatchConfig odata;
   odata::ClassifyConfig classify;
   /// Payload decoding, dedup key and entity mapping.
@@ -66,8 +67,10 @@ struct D365Config {
   std::vector<std::string> validate() const;
   /// `base_url + service_root`.
   std::string service_url() const;
-  /// The BatchClient's config (service_url filled in).
-  d365::BatchClientConfig batch_client_config() const;
+  /// The BatchClient's config: service_url filled in, and `max_requests` (the caller's
+  /// `batch.max_items`, at most odata::kMaxBatchRequests) as the most requests per
+  /// `$batch`, so the client splits at the batcher's size and nowhere else.
+  d365::BatchClientConfig batch_client_config(std::size_t max_requests) const;
 };
 
 }  // namespace ib::d365

@@ -35,7 +35,11 @@ enum class Operation {
 std::string_view to_string(Operation o);
 std::optional<Operation> parse_operation(std::string_view name);
 
-/// How `$batch` requests are written (config keys under `odata.`).
+/// Most requests D365 accepts in one `$batch` (Dataverse's documented limit; a larger
+/// batch is refused as a whole). The upper bound of `batch.max_items`.
+inline constexpr std::size_t kMaxBatchRequests = 1000;
+
+/// How `$batch` requests are written (config keys under `odata.`, except max_requests).
 struct BatchConfig {
   /// Service root URL, e.g. `https://org.crm.dynamics.com/api/data/v9.2` (Dataverse) or
   /// `https://env.operations.dynamics.com/data` (F&O). `$batch` is posted to `<service_url>/$batch`.
@@ -51,8 +55,9 @@ struct BatchConfig {
   /// true: all requests in one change set (multipart) / one atomicityGroup (JSON): all or
   /// nothing. Off by default: one bad invoice must not fail the others.
   bool atomic = false;
-  /// Largest number of requests in one batch (Dataverse allows 1,000).
-  std::size_t max_requests = 1000;
+  /// Largest number of requests in one batch, at most kMaxBatchRequests. Not a config key
+  /// of its own: the composition sets it to `batch.max_items` (D365Config::batch_client_config).
+  std::size_t max_requests = kMaxBatchRequests;
 
   /// Every problem, each naming its key (`odata.service_url: ...`); empty when valid.
   std::vector<std::string> validate() const;
