@@ -148,15 +148,47 @@ TEST_CASE("reader: whole-batch failures without a multipart body apply to every 
         std::vector<ib::core::AnswerClass>(2, ib::core::AnswerClass::permanent));
 }
 
-TEST_CASE("reader: fewer parts than requests leaves the rest not processed") {
+// Issue 12 changed these two: id-less parts are matched by position only when they cannot
+// be misattributed (one per request, or fewer ending in the failure that stopped the batch).
+TEST_CASE("reader: fewer id-less parts than requests, all 2xx: nothing is credited") {
   const auto r = read_batch_response(sent_batch(6), load_capture("dataverse_batch_200.http"), kConfig);
-  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>{ib::core::AnswerClass::created, ib::core::AnswerClass::created, ib::core::AnswerClass::created,
-                                            ib::core::AnswerClass::created, ib::core::AnswerClass::not_processed, ib::core::AnswerClass::not_processed});
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>(6, ib::core::AnswerClass::not_processed));
 }
 
-TEST_CASE("reader: more parts than requests: the extras are ignored") {
+TEST_CASE("reader: more id-less parts than requests: nothing is credited") {
   const auto r = read_batch_response(sent_batch(2), load_capture("dataverse_batch_200.http"), kConfig);
-  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>(2, ib::core::AnswerClass::created));
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>(2, ib::core::AnswerClass::not_processed));
+}
+
+TEST_CASE("reader: an answer is credited only to the request it names (JSON batch ids)") {
+  using C = ib::core::AnswerClass;
+  const auto json = [](const std::string& responses) {
+    return BatchHttpResponse{200, {{"Content-Type", "application/json"}}, "{\"responses\":[" + responses + "]}"};
+  };
+  const std::string ok1 = R"({"id":"1","status":204})", ok2 = R"({"id":"2","status":204})";
+  const std::string ok3 = R"({"id":"3","status":204})", unknown = R"({"id":"9","status":204})";
+  const std::string noid = R"({"status":204})";
+  const std::string bad = R"({"status":400,"body":{"error":{"code":"0x80044331","message":"bad"}}})";
+  struct Row {
+    std::string name;
+    std::string body;
+    std::vector<C> want;
+  };
+  const std::vector<Row> rows = {
+      {"all named", ok1 + "," + ok2 + "," + ok3, {C::created, C::created, C::created}},
+      {"unknown id", ok1 + "," + ok2 + "," + unknown, {C::created, C::created, C::not_processed}},
+      {"repeated id", ok1 + "," + ok2 + "," + ok2, {C::created, C::created, C::not_processed}},
+      {"id-less beside ids", ok1 + "," + ok2 + "," + noid, {C::created, C::created, C::not_processed}},
+      {"missing", ok1, {C::created, C::not_processed, C::not_processed}},
+      {"all id-less, one each", noid + "," + noid + "," + noid, {C::created, C::created, C::created}},
+      {"id-less, fewer, last 2xx", noid + "," + noid, {C::not_processed, C::not_processed, C::not_processed}},
+      {"id-less, fewer, last failed", noid + "," + bad, {C::created, C::permanent, C::not_processed}},
+      {"id-less, more", noid + "," + noid + "," + noid + "," + noid, {C::not_processed, C::not_processed, C::not_processed}},
+  };
+  for (const auto& row : rows) {
+    INFO(row.name);
+    CHECK(outcomes(read_batch_response(sent_batch(3), json(row.body), kConfig)) == row.want);
+  }
 }
 
 TEST_CASE("reader: a body cut off before its closing delimiter drops the last part") {
@@ -166,7 +198,8 @@ TEST_CASE("reader: a body cut off before its closing delimiter drops the last pa
   CHECK(parsed.parts.size() == 2);
   CHECK(parsed.error.find("closing delimiter") != std::string::npos);
   const auto r = read_batch_response(sent_batch(3), resp, kConfig);
-  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>{ib::core::AnswerClass::permanent, ib::core::AnswerClass::created, ib::core::AnswerClass::not_processed});
+  // Issue 12: the id-less parts of a cut-off body cannot be placed safely: nothing is credited.
+  CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>(3, ib::core::AnswerClass::not_processed));
 }
 
 TEST_CASE("reader: 2xx without a readable batch body: outcome unknown, transient") {

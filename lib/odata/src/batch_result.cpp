@@ -98,27 +98,43 @@ std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const B
     out[i].content_id = sent.content_ids[i];
     index_of.emplace(sent.content_ids[i], i);
   }
-  std::vector<std::size_t> positional;  // parts without a usable id, in body order
+  // An answer is credited only to the request it names. Position matching is kept only for
+  // a body that carries no ids at all (Dataverse outside change sets), and only when the
+  // part count equals the request count, or when fewer parts show the stop-at-first-error
+  // shape (the last part failed). Anything else is a protocol anomaly: the parts that do
+  // not name their own request are ignored, and their requests stay not_processed.
+  // Dataverse echoes ids only inside change sets, so "the server sends ids" means a part
+  // outside a change set carries one.
+  bool ids_outside = false;
+  std::vector<std::size_t> idless;
   for (std::size_t p = 0; p < parsed.parts.size(); ++p) {
     const auto& part = parsed.parts[p];
-    auto it = part.content_id.empty() ? index_of.end() : index_of.find(part.content_id);
-    if (it != index_of.end() && !taken[it->second]) {
-      taken[it->second] = true;
-      by_id[it->second] = true;
-      out[it->second].has_part = true;
-      out[it->second].part = part;
-    } else {
-      positional.push_back(p);
+    if (part.content_id.empty()) {
+      idless.push_back(p);
+      continue;
     }
+    ids_outside = ids_outside || !part.in_change_set;
+    auto it = index_of.find(part.content_id);
+    if (it == index_of.end() || taken[it->second]) continue;  // unknown or repeated id: ignored
+    taken[it->second] = true;
+    by_id[it->second] = true;
+    out[it->second].has_part = true;
+    out[it->second].part = part;
   }
-  std::size_t next = 0;
-  for (std::size_t p : positional) {
-    while (next < n && taken[next]) ++next;
-    if (next == n) break;  // more parts than requests: the extras are ignored
-    taken[next] = true;
-    out[next].has_part = true;
-    out[next].part = parsed.parts[p];
-    ++next;
+  std::vector<std::size_t> open;
+  for (std::size_t i = 0; i < n; ++i)
+    if (!taken[i]) open.push_back(i);
+  if (!ids_outside && !idless.empty()) {
+    const std::size_t m = idless.size();
+    const bool stopped_at_failure =
+        m < open.size() && !is_2xx(parsed.parts[idless.back()].status) && parsed.error.empty();
+    if (m == open.size() || stopped_at_failure) {
+      for (std::size_t k = 0; k < m; ++k) {
+        taken[open[k]] = true;
+        out[open[k]].has_part = true;
+        out[open[k]].part = parsed.parts[idless[k]];
+      }
+    }
   }
 
   // Atomic: one failure rolls the whole change set back.

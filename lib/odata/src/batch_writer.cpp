@@ -10,6 +10,14 @@
 namespace ib::odata {
 namespace {
 
+// A boundary that is a token goes out unquoted (what every server reads); a caller-chosen
+// batch id with other characters keeps the quoted form RFC 2046 requires for it.
+std::string boundary_param(const std::string& boundary) {
+  constexpr std::string_view kToken = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.";
+  if (boundary.find_first_not_of(kToken) == std::string::npos) return boundary;
+  return "\"" + boundary + "\"";
+}
+
 constexpr std::string_view kCrlf = "\r\n";
 
 std::string json_string(std::string_view s) { return boost::json::serialize(boost::json::string(s)); }
@@ -146,7 +154,7 @@ Result<EncodedBatch> encode_batch(const std::vector<EntityWrite>& requests, cons
     std::string& out = b.body;
     if (config.atomic) {
       out += "--" + b.boundary + std::string(kCrlf);
-      out += "Content-Type: multipart/mixed; boundary=\"" + changeset + "\"" + std::string(kCrlf);
+      out += "Content-Type: multipart/mixed; boundary=" + boundary_param(changeset) + std::string(kCrlf);
       out += kCrlf;
     }
     for (std::size_t i = 0; i < requests.size(); ++i) {
@@ -164,7 +172,9 @@ Result<EncodedBatch> encode_batch(const std::vector<EntityWrite>& requests, cons
     }
     if (config.atomic) out += "--" + changeset + "--" + std::string(kCrlf);
     out += "--" + b.boundary + "--" + std::string(kCrlf);
-    b.content_type = "multipart/mixed; boundary=\"" + b.boundary + "\"";
+    // Unquoted: the boundary is an RFC 2045 token (letters, digits, '_', '-'), and SAP CAP
+    // refuses the quoted form, which RFC 2046 equally allows.
+    b.content_type = "multipart/mixed; boundary=" + boundary_param(b.boundary);
     b.headers = {{"Content-Type", b.content_type},
                  {"OData-MaxVersion", "4.0"},
                  {"OData-Version", "4.0"},

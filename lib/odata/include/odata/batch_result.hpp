@@ -30,8 +30,10 @@ struct RequestResult {
 };
 
 /// Matches the response to the requests of `sent` and classifies each:
-/// - parts with an echoed Content-ID/id go to that request; the others go, in order, to the
-///   requests not matched by id (Dataverse echoes Content-ID only inside change sets);
+/// - a part is credited only to the request its Content-ID/id names; parts with an unknown
+///   or repeated id, or without one when others carry ids, are ignored; a body without any
+///   ids matches by position only with one part per request, or with fewer parts whose
+///   last one failed (Dataverse stopping at its first error);
 /// - a request without a part is not_processed (never created);
 /// - a body with no parts at all is a whole-batch failure: its status (and Retry-After, and
 ///   error code) classify every request (a whole-batch 409/412 is never a duplicate:
