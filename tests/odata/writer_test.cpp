@@ -58,7 +58,7 @@ TEST_CASE("writer: default multipart batch, independent requests, CRLF, Content-
   CHECK(header(b, "Content-Type") == b.content_type);
   CHECK(header(b, "OData-MaxVersion") == "4.0");
   CHECK(header(b, "OData-Version") == "4.0");
-  CHECK(header(b, "Accept") == "application/json");
+  CHECK(header(b, "Accept") == "multipart/mixed, application/json;q=0.9");
   CHECK(header(b, "Prefer") == "odata.continue-on-error");
   CHECK(b.url == "https://org.crm.dynamics.com/api/data/v9.2/$batch");
   CHECK(b.target == "/api/data/v9.2/$batch");

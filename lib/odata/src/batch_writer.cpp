@@ -178,7 +178,11 @@ Result<EncodedBatch> encode_batch(const std::vector<EntityWrite>& requests, cons
     b.headers = {{"Content-Type", b.content_type},
                  {"OData-MaxVersion", "4.0"},
                  {"OData-Version", "4.0"},
-                 {"Accept", "application/json"}};
+                 // A multipart answer first: a server that negotiates the batch format
+                 // from Accept (SAP CAP) otherwise answers an OData 4.01 JSON batch with
+                 // ids of its own that name none of our requests. application/json stays
+                 // acceptable (Microsoft's Dataverse examples send it).
+                 {"Accept", "multipart/mixed, application/json;q=0.9"}};
   }
   if (config.continue_on_error) b.headers.emplace_back("Prefer", "odata.continue-on-error");
   return b;
