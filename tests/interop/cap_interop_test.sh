@@ -55,6 +55,19 @@ expect() {  # summary-file field value
   [[ "$got" == "$3" ]] || { echo "cap_interop: $1: $2 = $got, expected $3"; cat "$1"; exit 1; }
 }
 
+# import_run FORMAT RUN "INVOICE NUMBERS" IMPORTED DUPLICATES: imports those invoices of
+# vendor CAP-FORMAT with FORMAT's config, then asserts the summary and exit 0.
+import_run() {
+  local format=$1 run=$2 numbers=$3 input="$work/$1-$2.ndjson" summary="$work/$1-$2.json" rc=0 i
+  : >"$input"
+  for i in $numbers; do invoice "CAP-$format" "$i" "3908.35" >>"$input"; done
+  "$ib" import --config "$work/$format.yaml" --no-progress --summary-json "$summary" "$input" || rc=$?
+  expect "$summary" imported "$4"
+  expect "$summary" duplicates "$5"
+  expect "$summary" failed 0
+  [[ $rc == 0 ]] || { echo "cap_interop: import run $run ($format) exited $rc"; exit 1; }
+}
+
 total=0
 for format in ${IB_CAP_FORMATS:-multipart json}; do
   vendor="CAP-$format"
@@ -68,27 +81,10 @@ d365:
 batch: {max_items: 4}
 YAML
   # Run 1: 6 invoices and one exact copy of the first inside the file.
-  in1="$work/$format-1.ndjson"
-  : >"$in1"
-  for i in 1 2 3 4 5 6; do invoice "$vendor" "$i" "3908.35" >>"$in1"; done
-  invoice "$vendor" 1 "3908.35" >>"$in1"
-  rc=0
-  "$ib" import --config "$cfg" --no-progress --summary-json "$work/$format-1.json" "$in1" || rc=$?
-  expect "$work/$format-1.json" imported 6
-  expect "$work/$format-1.json" duplicates 1
-  expect "$work/$format-1.json" failed 0
-  [[ $rc == 0 ]] || { echo "cap_interop: import exited $rc"; exit 1; }
+  import_run "$format" 1 "1 2 3 4 5 6 1" 6 1
   # Run 2: the same six again (CAP answers 409 to each) mixed with two new ones in the
   # same batches: the duplicates must not fail the new invoices (partial success).
-  in2="$work/$format-2.ndjson"
-  : >"$in2"
-  for i in 1 7 2 3 8 4 5 6; do invoice "$vendor" "$i" "3908.35" >>"$in2"; done
-  rc=0
-  "$ib" import --config "$cfg" --no-progress --summary-json "$work/$format-2.json" "$in2" || rc=$?
-  expect "$work/$format-2.json" imported 2
-  expect "$work/$format-2.json" duplicates 6
-  expect "$work/$format-2.json" failed 0
-  [[ $rc == 0 ]] || { echo "cap_interop: import exited $rc"; exit 1; }
+  import_run "$format" 2 "1 7 2 3 8 4 5 6" 2 6
   total=$((total + 8))
   # CAP holds each of this format's invoices exactly once.
   curl -sf "$base/odata/v4/invoices/VendorInvoices" -o "$work/records.json"
