@@ -83,6 +83,19 @@ int main(int argc, char** argv) {
                      "where rejected lines go (NDJSON; default INPUT.rejects.ndjson)");
   import->add_option("--summary-json", import_options.summary_json, "also write the summary as JSON to this file");
   import->add_flag("--no-progress", no_progress, "no progress lines on stderr");
+  import->add_option_function<int>(
+        "--deadline", [&](const int& s) { import_options.deadline = std::chrono::seconds(s); },
+        "stop after this many seconds as on SIGTERM: settle what is in flight, write unsettled lines "
+        "to the rejects, exit 3 (default: no deadline)")
+      ->check(CLI::PositiveNumber);
+  import->add_option_function<int>(
+        "--max-wait", [&](const int& s) { import_options.max_wait = std::chrono::seconds(s); },
+        "longest throttle pause in seconds; a longer Retry-After is capped and said (default 60)")
+      ->check(CLI::PositiveNumber);
+  import->add_option("--max-throttled", import_options.max_throttled_resends,
+                     "resends of one invoice per attempt after throttling, then it counts as a transient "
+                     "failure (default 5)")
+      ->check(CLI::NonNegativeNumber);
 
   const OperatorCommands operator_commands(app);  // store, review
   ib::demo::DemoOptions demo_options;

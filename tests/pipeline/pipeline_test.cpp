@@ -325,6 +325,76 @@ TEST_CASE("throttled and not-processed invoices are resent without spending a re
   CHECK(h.pipeline->in_flight_limit() < 4);  // AIMD cut
 }
 
+TEST_CASE("an invoice the server never answers is resent with backoff, max_resends times, then retried",
+          "[pipeline][unit]") {
+  PipelineConfig c = Harness::small_config();
+  c.max_resends = 3;
+  c.backoff.initial = 20ms;  // resends wait 20, 40, 80 ms
+  c.backoff.multiplier = 2;
+  Harness h(c);
+  h.sender.script["A"] = {answer(AnswerClass::not_processed, 0, "no response part")};
+  h.sender.repeat_last = true;
+  const auto started = std::chrono::steady_clock::now();
+  h.run({h.msg("A|f"), h.msg("B|f")});
+  const auto took = std::chrono::steady_clock::now() - started;
+
+  CHECK(h.sender.sends.at("A") == 4);  // the send and 3 resends, never a tight loop
+  CHECK(h.sender.sends.at("B") == 1);
+  CHECK(took >= 140ms);                // every resend waited its delay
+  REQUIRE(h.retries().size() == 1);
+  CHECK(h.retries()[0].first.value == "A|f");
+  CHECK(h.retries()[0].second.attempt == 1);
+  CHECK(h.retries()[0].second.last_error == "no answer of its own 4 times in a row: no response part");
+  auto o = h.outcomes();
+  CHECK(o[Outcome::retried] == 1);
+  CHECK(o[Outcome::imported] == 1);
+  CHECK(h.state("A") == StoreState::pending);  // it may have landed: a later duplicate is "recovered"
+}
+
+TEST_CASE("throttling is waited out without a bound in the daemon, and never spends a retry",
+          "[pipeline][unit]") {
+  Harness h;  // max_throttled_resends = 0: no bound
+  std::vector<ib::d365::Answer> throttles(12, answer(AnswerClass::throttled, 429, {}, 1ms));
+  h.sender.script["A"] = throttles;
+  h.run({h.msg("A|f")});
+  CHECK(h.sender.sends.at("A") == 13);
+  CHECK(h.outcomes()[Outcome::imported] == 1);
+  CHECK(h.retries().empty());
+}
+
+TEST_CASE("with max_throttled_resends, an invoice throttled past the bound takes the retry path",
+          "[pipeline][unit]") {
+  PipelineConfig c = Harness::small_config();
+  c.max_throttled_resends = 2;
+  Harness h(c);
+  h.sender.script["A"] = {answer(AnswerClass::throttled, 429, {}, 1ms)};
+  h.sender.repeat_last = true;
+  h.run({h.msg("A|f")});
+  CHECK(h.sender.sends.at("A") == 3);
+  REQUIRE(h.retries().size() == 1);
+  CHECK(h.retries()[0].second.last_status == 429);
+  CHECK(h.retries()[0].second.last_error.rfind("throttled 3 times in a row", 0) == 0);
+}
+
+TEST_CASE("stop_sending: in-flight batches are settled, nothing else is sent or done",
+          "[pipeline][unit]") {
+  PipelineConfig c = Harness::small_config();
+  c.batch.max_items = 1;
+  c.aimd.max_in_flight = 1;
+  Harness h(c);
+  h.sender.slow = {"A"};
+  h.pipeline->submit({h.msg("A|f"), h.msg("B|f"), h.msg("C|f")});
+  while (!h.sender.gate) h.ctx.run_one_for(1ms);
+  h.pipeline->stop_sending();
+  h.sender.gate->cancel();
+  CHECK(h.drain(2s));  // true once nothing is in flight
+  CHECK(h.sender.batches.size() == 1);
+  REQUIRE(h.done.size() == 1);
+  CHECK(h.done[0].first.value == "A|f");
+  CHECK(h.done[0].second == Outcome::imported);
+  CHECK(h.pipeline->backlog() == 2);
+}
+
 TEST_CASE("a duplicate answer for a key we had sent before is recovered, else duplicate",
           "[pipeline][unit]") {
   Harness h;

@@ -27,7 +27,6 @@ struct ScriptedSender : ib::testing::ScriptedSender {
   ScriptedSender() { repeat_last = true; }
 };
 const ib::testing::PipeCodec codec;
-ib::core::Result<ib::d365::DecodedInvoice> decode(std::string_view line) { return codec.decode(line); }
 
 tools::ImportSettings settings() {
   tools::ImportSettings s;
@@ -50,7 +49,7 @@ Result run(const std::string& input, ScriptedSender& sender, tools::ImportSettin
   std::istringstream in(input);
   r.summary = testing::run_coro([&](asio::io_context&) {
     return tools::run_import(
-        in, decode, sender, s, [&](const tools::ImportReject& j) { r.rejects.push_back(j); }, nullptr);
+        in, codec, sender, s, [&](const tools::ImportReject& j) { r.rejects.push_back(j); }, nullptr);
   });
   return r;
 }
@@ -151,16 +150,103 @@ TEST_CASE("import flow: batches follow batch.max_items and in-flight stays withi
   CHECK(sender.max_in_flight_seen == 2);
 }
 
-TEST_CASE("import flow: an invoice throttled forever stops at max_resends") {
+TEST_CASE("import flow: an invoice throttled forever is a transient failure per attempt, then exhausted") {
   ScriptedSender sender;
   sender.script["A"] = {answer(AnswerClass::throttled, 429)};
   auto s = settings();
-  s.max_resends = 5;
-  auto r = run("A|1\n", sender, s);
-  CHECK(sender.sends["A"] == 6);
+  s.max_throttled_resends = 5;
+  auto r = run("A|1\nB|1\n", sender, s);
+  // Each of the 4 attempts: the first send and 5 resends, the 6th throttle ends the attempt.
+  CHECK(sender.sends["A"] == 6 * 4);
+  CHECK(sender.sends["B"] == 1);
+  CHECK(r.summary.imported == 1);
+  CHECK(r.summary.retried == 3);
   CHECK(r.summary.failed == 1);
   REQUIRE(r.rejects.size() == 1);
-  CHECK(r.rejects[0].reason == "resend_limit");
+  CHECK(r.rejects[0].line == 1);
+  CHECK(r.rejects[0].reason == "exhausted");
+  CHECK(r.rejects[0].status == 429);
+  CHECK(r.rejects[0].error.rfind("throttled 6 times in a row", 0) == 0);
+}
+
+TEST_CASE("import flow: an invoice a server never answers is resent max_resends times per attempt, then exhausted") {
+  ScriptedSender sender;
+  sender.script["A"] = {answer(AnswerClass::not_processed, 0, "no response part")};
+  auto s = settings();
+  s.max_resends = 2;
+  auto r = run("A|1\nB|1\nC|1\n", sender, s);
+  CHECK(sender.sends["A"] == 3 * 4);  // never 1,001 sends: 1 + 2 resends per attempt
+  CHECK(sender.sends["B"] == 1);
+  CHECK(sender.sends["C"] == 1);
+  CHECK(r.summary.imported == 2);
+  CHECK(r.summary.failed == 1);
+  REQUIRE(r.rejects.size() == 1);
+  CHECK(r.rejects[0].reason == "exhausted");
+  CHECK(r.rejects[0].error == "no answer of its own 3 times in a row: no response part");
+}
+
+TEST_CASE("import flow: a stop request settles what is in flight and writes every other line as unsettled") {
+  // A (line 1) is in flight when the stop comes and is created; B fails transiently and
+  // waits for a retry an hour away; C..E wait behind the one batch in flight.
+  ScriptedSender sender;
+  sender.script["B"] = {answer(AnswerClass::transient, 503, "busy")};
+  auto s = settings();
+  s.batch.max_items = 2;
+  s.aimd.max_in_flight = 1;
+  s.backoff.initial = std::chrono::hours(1);
+  s.backoff.max_delay = std::chrono::hours(1);
+  sender.slow = {"A"};
+  // The stop comes while the first batch is in flight; then its answer is let through.
+  s.stop_requested = [&] {
+    if (!sender.gate) return std::string();
+    sender.gate->cancel();
+    return std::string("SIGTERM was received");
+  };
+  auto r = run("A|1\nB|1\nC|1\nD|1\nE|1\n", sender, s);
+  CHECK(sender.batches.size() == 1);  // nothing is sent after the stop
+  CHECK(r.summary.imported == 1);
+  CHECK(r.summary.retried == 1);
+  CHECK(r.summary.unsettled == 4);
+  CHECK(r.summary.stopped == "SIGTERM was received");
+  REQUIRE(r.rejects.size() == 4);
+  const std::vector<std::size_t> lines{r.rejects[0].line, r.rejects[1].line, r.rejects[2].line, r.rejects[3].line};
+  CHECK(lines == std::vector<std::size_t>{2, 3, 4, 5});
+  for (const auto& j : r.rejects) CHECK(j.reason == "unsettled");
+  CHECK(r.rejects[0].status == 503);
+  CHECK(r.rejects[0].error == "not settled: import stopped because SIGTERM was received; last error: busy");
+  CHECK(r.rejects[1].error == "not settled: import stopped because SIGTERM was received");
+}
+
+TEST_CASE("import flow: the deadline stops the import like a signal") {
+  ScriptedSender sender;
+  sender.script["A"] = {answer(AnswerClass::transient, 503, "busy")};
+  auto s = settings();
+  s.backoff.initial = std::chrono::hours(1);
+  s.backoff.max_delay = std::chrono::hours(1);
+  s.deadline = std::chrono::milliseconds(300);
+  auto r = run("A|1\nB|1\n", sender, s);
+  CHECK(r.summary.imported == 1);
+  CHECK(r.summary.unsettled == 1);
+  CHECK(r.summary.stopped == "the deadline (300 ms) passed");
+  REQUIRE(r.rejects.size() == 1);
+  CHECK(r.rejects[0].line == 1);
+  CHECK(r.rejects[0].reason == "unsettled");
+}
+
+TEST_CASE("import flow: a Retry-After longer than max_wait is capped and said") {
+  ScriptedSender sender;
+  auto throttled = answer(AnswerClass::throttled, 429);
+  throttled.retry_after = std::chrono::milliseconds(999'999'999'000);
+  sender.script["A"] = {throttled, answer(AnswerClass::created, 204)};
+  auto s = settings();
+  s.max_wait = std::chrono::milliseconds(50);
+  std::vector<std::string> notices;
+  s.notice = [&](const std::string& n) { notices.push_back(n); };
+  auto r = run("A|1\n", sender, s);
+  CHECK(r.summary.imported == 1);
+  CHECK(sender.sends["A"] == 2);
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0] == "D365 throttles and asks to wait 999999999 s; waiting 0 s instead (import's wait cap)");
 }
 
 TEST_CASE("import flow: a reject carries the input JSON text as is, numbers never through a double") {

@@ -100,11 +100,10 @@ Run run_import(const d365::D365Config& config, const std::string& input, tools::
   auto transport = d365::make_d365_transport(io.get_executor(), config, env);
   d365::BatchClient sender(transport, config.batch_client_config(settings.batch.max_items));
   std::istringstream stream(input);
-  auto decode = [&](std::string_view line) { return codec.decode(line); };
   auto sink = [&](const tools::ImportReject& r) { out.rejects.push_back(r); };
   std::optional<tools::ImportSummary> summary;
   std::exception_ptr error;
-  asio::co_spawn(io, tools::run_import(stream, decode, sender, settings, sink, nullptr),
+  asio::co_spawn(io, tools::run_import(stream, codec, sender, settings, sink, nullptr),
                  [&](std::exception_ptr e, tools::ImportSummary s) {
                    error = e;
                    if (!e) summary = s;

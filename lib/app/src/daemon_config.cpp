@@ -81,6 +81,7 @@ void DaemonConfig::load(config::ConfigSource& s) {
   s.read("retry.multiplier", pipeline.backoff.multiplier);
   s.read("retry.max_delay", pipeline.backoff.max_delay);
   s.read("retry.jitter", pipeline.backoff.jitter);
+  s.read("retry.max_resends", pipeline.max_resends);
 
   // pipeline loop
   std::uint64_t max_backlog = loop.max_backlog, resume_backlog = loop.resume_backlog;

@@ -26,7 +26,7 @@ void Pipeline::Impl::arm_linger() {
   linger_timer.expires_at(*deadline);
   linger_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     self->linger_armed = false;
-    if (ec || self->failed) return;
+    if (ec || self->failed || self->stopping) return;
     if (auto batch = self->batcher.poll(SteadyClock::now())) {
       self->closed.push_back(std::move(*batch));
     }
@@ -35,8 +35,43 @@ void Pipeline::Impl::arm_linger() {
   });
 }
 
+// An unanswered invoice goes back to the batcher after `delay` (counted in the backlog
+// meanwhile, so drain() waits for it).
+void Pipeline::Impl::resend_later(const ItemPtr& item, std::chrono::milliseconds delay) {
+  delayed.emplace(SteadyClock::now() + delay, item);
+  arm_resend();
+}
+
+void Pipeline::Impl::arm_resend() {
+  if (delayed.empty() || resend_armed || failed || stopping) return;
+  resend_armed = true;
+  resend_timer.expires_at(delayed.begin()->first);
+  resend_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    self->resend_armed = false;
+    if (ec || self->failed || self->stopping) return;
+    const auto now = SteadyClock::now();
+    while (!self->delayed.empty() && self->delayed.begin()->first <= now) {
+      auto item = std::move(self->delayed.begin()->second);
+      self->delayed.erase(self->delayed.begin());
+      self->enqueue(item);  // a revoked item is dropped by pump() like any other
+    }
+    self->arm_resend();
+    self->pump();
+  });
+}
+
+void Pipeline::Impl::stop_sending() {
+  if (stopping) return;
+  stopping = true;
+  linger_timer.cancel();
+  pause_timer.cancel();
+  resend_timer.cancel();
+  log::info("pipeline stops sending", {{"in_flight", std::to_string(in_flight)},
+                                       {"backlog", std::to_string(backlog)}});
+}
+
 void Pipeline::Impl::pump() {
-  if (failed) return;
+  if (failed || stopping) return;
   while (!closed.empty()) {
     const auto now = SteadyClock::now();
     if (!aimd.may_send(in_flight, now)) {
@@ -113,13 +148,15 @@ asio::awaitable<bool> Pipeline::Impl::drain(std::chrono::milliseconds limit) {
   if (!batcher.empty()) closed.push_back(batcher.flush());
   pump();
   const auto deadline = SteadyClock::now() + limit;
-  while (backlog > 0 && !failed && SteadyClock::now() < deadline) {
+  // Once stopped, only the batches in flight can still finish.
+  auto busy = [this] { return stopping ? in_flight > 0 || publishing > 0 : backlog > 0; };
+  while (busy() && !failed && SteadyClock::now() < deadline) {
     idle_timer.expires_at(std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(50)));
     co_await idle_timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (!batcher.empty()) closed.push_back(batcher.flush());
     pump();
   }
-  co_return backlog == 0 && !failed;
+  co_return !busy() && !failed;
 }
 
 }  // namespace ib::pipeline

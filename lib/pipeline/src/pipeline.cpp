@@ -11,6 +11,8 @@ std::vector<std::string> PipelineConfig::validate() const {
   std::vector<std::string> problems = batch.validate(odata::kMaxBatchRequests);
   for (auto& p : aimd.validate()) problems.push_back("send." + p);
   for (auto& p : backoff.validate()) problems.push_back("retry." + p);
+  if (max_resends < 0) problems.push_back("retry.max_resends must be >= 0");
+  if (max_throttled_resends < 0) problems.push_back("retry.max_throttled_resends must be >= 0");
   return problems;
 }
 
@@ -23,6 +25,7 @@ Pipeline::~Pipeline() {
   impl_->linger_timer.cancel();
   impl_->pause_timer.cancel();
   impl_->idle_timer.cancel();
+  impl_->resend_timer.cancel();
 }
 
 void Pipeline::submit(std::vector<InMessage> messages) { impl_->submit(std::move(messages)); }
@@ -33,6 +36,7 @@ std::size_t Pipeline::backlog() const { return impl_->backlog; }
 int Pipeline::in_flight() const { return impl_->in_flight; }
 int Pipeline::in_flight_limit() const { return impl_->aimd.limit(); }
 bool Pipeline::failed() const { return impl_->failed; }
+void Pipeline::stop_sending() { impl_->stop_sending(); }
 boost::asio::awaitable<bool> Pipeline::drain(std::chrono::milliseconds limit) {
   auto self = impl_;  // the state outlives the wait even if the Pipeline goes first
   co_return co_await self->drain(limit);

@@ -14,6 +14,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -29,6 +30,9 @@ struct Item {
   d365::DecodedInvoice decoded;
   bool sent_before = false;
   bool revoked = false;
+  // Resends within this attempt after no answer of its own / after throttling.
+  int unanswered = 0;
+  int throttles = 0;
   // The message, or a copy collapsed onto it before admission, is an operator's replay.
   bool replayed = false;
   // Later copies with the same key and content, completed as duplicates with this one.
@@ -72,10 +76,19 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   bool linger_armed = false;
   bool pause_armed = false;
   int in_flight = 0;
+  bool stopping = false;  // stop_sending(): no new batches
+  int publishing = 0;     // produces not yet acknowledged
+  // Unanswered invoices waiting for their resend's due time, and the timer that enqueues them.
+  std::multimap<SteadyClock::time_point, ItemPtr> delayed;
+  boost::asio::steady_timer resend_timer;
+  bool resend_armed = false;
 
   void enqueue(const ItemPtr& item);
   void arm_linger();
   void pump();
+  void resend_later(const ItemPtr& item, std::chrono::milliseconds delay);
+  void arm_resend();
+  void stop_sending();
   static boost::asio::awaitable<void> send_batch(std::shared_ptr<Impl> self, std::vector<ItemPtr> batch);
   boost::asio::awaitable<bool> drain(std::chrono::milliseconds limit);
 
@@ -92,10 +105,14 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
        std::optional<std::uint64_t> seed)
       : executor(ex), config(std::move(cfg)), parts(p), events(std::move(ev)),
         rng(seed.value_or(std::random_device{}())), idle_timer(ex), batcher(config.batch),
-        aimd(config.aimd), linger_timer(ex), pause_timer(ex) {}
+        aimd(config.aimd), linger_timer(ex), pause_timer(ex), resend_timer(ex) {}
 };
 
 // One line for a store failure: its kind and message.
 std::string describe_store_error(const dedup::StoreError& e);
+
+// Counts a throttled / unanswered answer against the item's resend bounds (settlement.cpp);
+// past a bound the answer becomes a transient failure whose error says why.
+void bounded_resend(Item& item, d365::Answer& answer, const PipelineConfig& config);
 
 }  // namespace ib::pipeline

@@ -35,6 +35,30 @@ Route route(core::AnswerClass answer, int attempt, int max_retries, bool sent_be
   return {A::review_topic, Outcome::rejected, 0, ReviewReason::rejected};
 }
 
+// Counts a throttled / unanswered answer against the item's resend bounds; past a bound
+// the answer becomes a transient failure (the retry path), its error saying why.
+void bounded_resend(Item& item, d365::Answer& answer, const PipelineConfig& config) {
+  using core::AnswerClass;
+  int count = 0;
+  int bound = 0;
+  const char* what = "";
+  if (answer.outcome == AnswerClass::not_processed) {
+    count = ++item.unanswered;
+    bound = config.max_resends;
+    what = "no answer of its own";
+  } else if (answer.outcome == AnswerClass::throttled && config.max_throttled_resends > 0) {
+    count = ++item.throttles;
+    bound = config.max_throttled_resends;
+    what = "throttled";
+  } else {
+    return;
+  }
+  if (count <= bound) return;
+  answer.outcome = AnswerClass::transient;
+  answer.error = std::string(what) + " " + std::to_string(count) + " times in a row" +
+                 (answer.error.empty() ? "" : ": " + answer.error);
+}
+
 namespace {
 
 // The original record as it travels on: its key and payload bytes, and its headers (the
@@ -104,6 +128,7 @@ void Pipeline::Impl::fail(const std::string& reason) {
   linger_timer.cancel();
   pause_timer.cancel();
   idle_timer.cancel();
+  resend_timer.cancel();
   if (events.fatal) events.fatal(reason);
 }
 
@@ -138,9 +163,11 @@ void Pipeline::Impl::publish(kafka::OutgoingMessage message, std::function<void(
     co_return co_await self->parts.producer.produce(std::move(m));
   };
   const std::string topic = message.topic;
+  ++publishing;
   asio::co_spawn(executor, produce(self, std::move(message)),
                  [self, topic, on_acked = std::move(on_acked)](std::exception_ptr e,
                                                                kafka::DeliveryReport report) {
+                   --self->publishing;
                    std::optional<std::string> error;
                    if (e) {
                      try {
@@ -184,7 +211,8 @@ void Pipeline::Impl::route_answers(const std::vector<ItemPtr>& batch, const std:
   const auto now = SteadyClock::now();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& item = batch[i];
-    const auto& answer = answers[i];
+    d365::Answer answer = answers[i];
+    bounded_resend(*item, answer, config);
     const auto r = route(answer.outcome, item->msg.attempt, config.max_retries(), item->sent_before);
     const auto& key = item->decoded.dedup_key;
     switch (r.action) {
@@ -194,10 +222,18 @@ void Pipeline::Impl::route_answers(const std::vector<ItemPtr>& batch, const std:
         break;
       case Route::Action::resend:
         if (answer.outcome == core::AnswerClass::throttled) {
+          // Sent again once the AIMD pause (the server's Retry-After) is over.
           throttled = true;
           if (answer.retry_after) retry_after = std::max(retry_after.value_or(*answer.retry_after), *answer.retry_after);
+          resend.push_back(item);
+        } else {
+          // No answer of its own: sent again after the retry schedule's delay.
+          const auto delay = retry::delay_for(config.backoff, item->unanswered, rng);
+          log::debug("no answer for this invoice; sending it again later",
+                     {{"dedup_key", key}, {"resend", std::to_string(item->unanswered)},
+                      {"delay_ms", std::to_string(delay.count())}});
+          resend_later(item, delay);
         }
-        resend.push_back(item);
         break;
       case Route::Action::retry_topic: {
         const auto delay = retry::delay_for(config.backoff, r.next_attempt, rng);

@@ -41,6 +41,16 @@ struct PipelineConfig {
   /// Where transient failures and manual-review cases are produced.
   std::string retry_topic = "invoices.retry";
   std::string review_topic = "invoices.review";
+  /// Resends of one invoice, within one attempt, after D365 gave it no answer of its own
+  /// (`retry.max_resends`). Resend n waits the retry schedule's delay for n (1 s, 2 s, 4 s
+  /// ... by default); past the bound the invoice takes the transient path (the retry
+  /// topic, an attempt). A server that keeps answering short never sees a tight loop.
+  int max_resends = 5;
+  /// Resends of one invoice, within one attempt, after throttling (429): each waits the
+  /// answer's Retry-After (defaulted and capped by `d365.classify.*`) through the AIMD
+  /// pause. 0 = no bound: the daemon waits out D365's service protection however long it
+  /// lasts. `import` bounds it; past the bound the invoice takes the transient path.
+  int max_throttled_resends = 0;
 
   int max_retries() const { return backoff.max_attempts - 1; }
 
@@ -83,7 +93,8 @@ struct PipelineParts {
 /// `done` (or in none, if its partition is revoked or the pipeline stops: it is then
 /// delivered again); a key is never in two batches in flight at once (later copies are
 /// collapsed onto the first); throttled and not-processed invoices are resent without
-/// spending a retry.
+/// spending a retry, paced (Retry-After, the retry schedule) and bounded (max_resends,
+/// max_throttled_resends).
 class Pipeline {
 public:
   Pipeline(boost::asio::any_io_executor executor, PipelineConfig config, PipelineParts parts,
@@ -105,8 +116,14 @@ public:
   int in_flight() const;
   int in_flight_limit() const;
 
+  /// Starts no more batches (queued and delayed work stays queued, not `done`); batches
+  /// already in flight are answered and settled. For a driver that stops early (`import`
+  /// on a signal or its deadline): wait until in_flight() is 0.
+  void stop_sending();
+
   /// Sends what is batched now (without waiting for linger) and waits until nothing is
-  /// in flight or `limit` has passed. True if everything submitted is done.
+  /// in flight or `limit` has passed. True if everything submitted is done (after
+  /// stop_sending(): if nothing is in flight or being published any more).
   boost::asio::awaitable<bool> drain(std::chrono::milliseconds limit);
 
   bool failed() const;

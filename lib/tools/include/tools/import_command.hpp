@@ -32,6 +32,10 @@ struct ImportSummary {
   std::uint64_t throttled = 0;   ///< throttled answers
   std::uint64_t failed = 0;      ///< permanent errors and transient failures after the last retry
   std::uint64_t requests_sent = 0;  ///< `$batch` calls made
+  /// Lines not settled when the import stopped early (signal, --deadline): each has an
+  /// `unsettled` reject record. 0 when the import ran to the end.
+  std::uint64_t unsettled = 0;
+  std::string stopped;  ///< why the import stopped early; empty when it ran to the end
   /// `{"read":..,"invalid":..,...}`.
   std::string to_json() const;
   /// One human line: `read 100 imported 90 duplicates 5 ...`.
@@ -41,7 +45,7 @@ struct ImportSummary {
 /// One rejected line (written as NDJSON: {line, reason, status, error, invoice}).
 struct ImportReject {
   std::size_t line = 0;
-  std::string reason;    ///< invalid | conflict | rejected | exhausted | resend_limit
+  std::string reason;    ///< invalid | conflict | rejected | exhausted | unsettled
   int status = 0;        ///< HTTP status of the last answer (0: none)
   std::string error;     ///< decoder message, D365 error, transport error, conflict detail
   std::string invoice;   ///< the input line as read
@@ -49,31 +53,50 @@ struct ImportReject {
   std::string to_json() const;
 };
 
-/// How `import` sends (from the config's `batch.`, `send.` and `retry.` keys).
+/// How `import` sends (from the config's `batch.`, `send.` and `retry.` keys, and the
+/// command line).
 struct ImportSettings {
   batch::BatcherConfig batch;
   batch::AimdConfig aimd;
   /// Transient failures: max_attempts total sends per invoice (4 = 3 retries), delays 1 s, 2 s, 4 s.
   retry::BackoffConfig backoff;
-  /// Bound on resends of one invoice after throttling / not processed.
-  int max_resends = 1000;
+  /// Resends of one invoice within one attempt after D365 left it without an answer of its
+  /// own (`retry.max_resends`), each after the retry schedule's delay; then it is a
+  /// transient failure (an attempt).
+  int max_resends = 5;
+  /// Resends of one invoice within one attempt after throttling (`--max-throttled`); then
+  /// it is a transient failure. The daemon has no such bound.
+  int max_throttled_resends = 5;
+  /// No throttle pause is longer than this (`--max-wait`); a longer Retry-After is said.
+  std::chrono::milliseconds max_wait{std::chrono::seconds(60)};
+  /// Stop after this long (`--deadline`; 0 = none): in-flight batches are settled, the
+  /// rest written as `unsettled`.
+  std::chrono::milliseconds deadline{0};
+  /// Polled while sending: a non-empty reason (e.g. "SIGTERM received") stops the import
+  /// as the deadline does.
+  std::function<std::string()> stop_requested;
+  /// One line for the operator (a capped throttle wait).
+  std::function<void(const std::string&)> notice;
   /// Progress callback period.
   std::chrono::milliseconds progress_interval{1000};
   std::uint64_t seed = 0;  ///< backoff jitter; 0 = random
 };
 
-using ImportDecode = std::function<core::Result<d365::DecodedInvoice>(std::string_view line)>;
+using ImportNotice = std::function<void(const std::string&)>;
 using ImportRejectSink = std::function<void(const ImportReject&)>;
 /// Called every progress_interval while sending and once at the end (`final`).
 using ImportProgress = std::function<void(const ImportSummary&, std::size_t to_send, bool final)>;
 
-/// The import flow, over the D365 sender: reads every NDJSON line of `input`, decodes
-/// it, drops in-file duplicates (same key + fingerprint) and rejects conflicts (same key,
-/// other content), sends the rest in batches with AIMD-bounded concurrency, resends
-/// throttled / not-processed invoices (Retry-After honoured, not an attempt), retries
-/// transient failures with backoff, and reports every rejected line to `rejects`.
+/// The import flow: reads every NDJSON line of `input`, decodes it, drops in-file
+/// duplicates (same key + fingerprint) and rejects conflicts (same key, other content),
+/// then runs the rest through the daemon's pipeline (pipeline::Pipeline: batches, AIMD
+/// pacing, bounded and paced resends, the outcome table) over `sender`, an in-memory dedup
+/// store, and this process as the retry topic (retries are submitted again when due) and
+/// the review topic (a review record is a reject). Every rejected line goes to `rejects`.
+/// Stops early on `settings.stop_requested` or `settings.deadline`: in-flight batches are
+/// answered and settled, every other line gets an `unsettled` reject.
 /// Runs on the sender's executor; `input` is read synchronously first.
-boost::asio::awaitable<ImportSummary> run_import(std::istream& input, ImportDecode decode,
+boost::asio::awaitable<ImportSummary> run_import(std::istream& input, const d365::InvoiceCodec& codec,
                                                  d365::Sender& sender, ImportSettings settings,
                                                  ImportRejectSink rejects, ImportProgress progress);
 
@@ -85,12 +108,19 @@ struct ImportOptions {
   std::string summary_json;  ///< empty = none
   /// Progress on stderr: a refreshed line on a terminal, plain lines every 10 s otherwise.
   bool progress = true;
+  /// `--deadline`: stop after this long (0 = none), as on SIGTERM.
+  std::chrono::milliseconds deadline{0};
+  /// `--max-wait`: the longest throttle pause import accepts.
+  std::chrono::milliseconds max_wait{std::chrono::seconds(60)};
+  /// `--max-throttled`: resends of one invoice per attempt after throttling.
+  int max_throttled_resends = 5;
 };
 
 /// `invoice-bridge import`: loads the config (the `d365:`, `batch:`, `send:`, `retry:`
 /// keys; other sections are read but not checked), runs the import against D365, writes
 /// rejects and the summary. Exit status: 0 when every line was imported or a duplicate,
-/// 1 when any line was invalid, conflicting or failed, 2 for bad usage/config/input.
+/// 1 when any line was invalid, conflicting or failed, 2 for bad usage/config/input, 3 when
+/// it stopped early (SIGINT, SIGTERM, --deadline) with lines unsettled (in the rejects).
 int import_command(const ImportOptions& options);
 
 }  // namespace ib::tools
