@@ -26,6 +26,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libssl-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev
   catch2 libcli11-dev
+  curl python3
   clang libclang-rt-14-dev
   prometheus
 )
