@@ -3,6 +3,7 @@
 // kafka's FakeProducer (acknowledged by the harness, as the broker would on its thread).
 #include "pipeline/pipeline.hpp"
 
+#include "core/steady_time.hpp"
 #include "dedup/memory_dedup_store.hpp"
 #include "testing/fake_producer.hpp"
 #include "kafka/headers.hpp"
@@ -393,6 +394,77 @@ TEST_CASE("stop_sending: in-flight batches are settled, nothing else is sent or 
   CHECK(h.done[0].first.value == "A|f");
   CHECK(h.done[0].second == Outcome::imported);
   CHECK(h.pipeline->backlog() == 2);
+}
+
+namespace {
+// Runs whatever is ready now (a few turns of the executor, produces acknowledged), without
+// waiting for any timer: the tests below move time with core::SteadyTime::advance.
+void turn(Harness& h) {
+  for (int i = 0; i < 20; ++i) {
+    h.ctx.restart();
+    h.ctx.run_for(1ms);
+    h.ack_produces();
+  }
+}
+using ib::core::SteadyTime;
+}  // namespace
+
+TEST_CASE("fake clock: a 30 s Retry-After holds every send until the time has passed",
+          "[pipeline][unit]") {
+  SteadyTime::allow_advance();
+  Harness h;
+  h.sender.script["A"] = {answer(AnswerClass::throttled, 429, {}, 30s)};
+  h.pipeline->submit({h.msg("A|f")});
+  turn(h);
+  CHECK(h.sender.sends.at("A") == 1);
+  SteadyTime::advance(29s);
+  turn(h);
+  CHECK(h.sender.sends.at("A") == 1);  // still paused
+  SteadyTime::advance(2s);
+  turn(h);
+  CHECK(h.sender.sends.at("A") == 2);
+  REQUIRE(h.done.size() == 1);
+  CHECK(h.done[0].second == Outcome::imported);
+}
+
+TEST_CASE("fake clock: unanswered resends wait 1 s, 2 s, 4 s of the retry schedule",
+          "[pipeline][unit]") {
+  PipelineConfig c = Harness::small_config();
+  c.max_resends = 3;
+  SteadyTime::allow_advance();
+  Harness h(c);  // retry.initial 1 s, multiplier 2, no jitter
+  h.sender.script["A"] = {answer(AnswerClass::not_processed, 0), answer(AnswerClass::not_processed, 0),
+                          answer(AnswerClass::not_processed, 0)};
+  h.pipeline->submit({h.msg("A|f")});
+  turn(h);
+  CHECK(h.sender.sends.at("A") == 1);
+  for (const auto& [wait, sends] : std::vector<std::pair<std::chrono::milliseconds, int>>{
+           {900ms, 1}, {200ms, 2}, {1800ms, 2}, {300ms, 3}, {3800ms, 3}, {300ms, 4}}) {
+    SteadyTime::advance(wait);
+    turn(h);
+    CHECK(h.sender.sends.at("A") == sends);
+  }
+  REQUIRE(h.done.size() == 1);
+  CHECK(h.done[0].second == Outcome::imported);
+  CHECK(h.retries().empty());
+}
+
+TEST_CASE("fake clock: a partial batch goes out when its linger ends, not before",
+          "[pipeline][unit]") {
+  PipelineConfig c = Harness::small_config();
+  c.batch.linger = 10s;
+  SteadyTime::allow_advance();
+  Harness h(c);
+  h.pipeline->submit({h.msg("A|f"), h.msg("B|f")});
+  turn(h);
+  CHECK(h.sender.batches.empty());
+  SteadyTime::advance(9s);
+  turn(h);
+  CHECK(h.sender.batches.empty());
+  SteadyTime::advance(2s);
+  turn(h);
+  REQUIRE(h.sender.batches.size() == 1);
+  CHECK(h.sender.batches[0] == std::vector<std::string>{"A", "B"});
 }
 
 TEST_CASE("a duplicate answer for a key we had sent before is recovered, else duplicate",

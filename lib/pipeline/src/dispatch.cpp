@@ -23,7 +23,7 @@ void Pipeline::Impl::arm_linger() {
   const auto deadline = batcher.deadline();
   if (!deadline || linger_armed) return;
   linger_armed = true;
-  linger_timer.expires_at(*deadline);
+  linger_timer.expires_at(timer_time(*deadline));
   linger_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     self->linger_armed = false;
     if (ec || self->failed || self->stopping) return;
@@ -45,7 +45,7 @@ void Pipeline::Impl::resend_later(const ItemPtr& item, std::chrono::milliseconds
 void Pipeline::Impl::arm_resend() {
   if (delayed.empty() || resend_armed || failed || stopping) return;
   resend_armed = true;
-  resend_timer.expires_at(delayed.begin()->first);
+  resend_timer.expires_at(timer_time(delayed.begin()->first));
   resend_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     self->resend_armed = false;
     if (ec || self->failed || self->stopping) return;
@@ -77,7 +77,7 @@ void Pipeline::Impl::pump() {
     if (!aimd.may_send(in_flight, now)) {
       if (now < aimd.paused_until() && !pause_armed) {
         pause_armed = true;
-        pause_timer.expires_at(aimd.paused_until());
+        pause_timer.expires_at(timer_time(aimd.paused_until()));
         pause_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
           self->pause_armed = false;
           if (!ec) self->pump();
@@ -151,7 +151,7 @@ asio::awaitable<bool> Pipeline::Impl::drain(std::chrono::milliseconds limit) {
   // Once stopped, only the batches in flight can still finish.
   auto busy = [this] { return stopping ? in_flight > 0 || publishing > 0 : backlog > 0; };
   while (busy() && !failed && SteadyClock::now() < deadline) {
-    idle_timer.expires_at(std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(50)));
+    idle_timer.expires_at(timer_time(std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(50))));
     co_await idle_timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (!batcher.empty()) closed.push_back(batcher.flush());
     pump();

@@ -10,7 +10,7 @@
 #include "dedup/dedup_store.hpp"
 #include "kafka/producer.hpp"
 
-#include <boost/asio/steady_timer.hpp>
+#include "core/steady_time.hpp"
 
 #include <deque>
 #include <functional>
@@ -41,7 +41,15 @@ struct Item {
 using ItemPtr = std::shared_ptr<Item>;
 
 struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
-  using SteadyClock = std::chrono::steady_clock;
+  // The stages' monotonic time: core::SteadyTime (tests move it), in the steady_clock
+  // time points that the pure Batcher and AimdLimiter take.
+  struct SteadyClock {
+    using time_point = std::chrono::steady_clock::time_point;
+    static time_point now() { return time_point(core::SteadyTime::now().time_since_epoch()); }
+  };
+  static core::SteadyTime::time_point timer_time(SteadyClock::time_point t) {
+    return core::SteadyTime::time_point(t.time_since_epoch());
+  }
 
   boost::asio::any_io_executor executor;
   PipelineConfig config;
@@ -50,7 +58,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   retry::Rng rng;
   std::size_t backlog = 0;  // submitted, not yet done (followers included)
   bool failed = false;
-  boost::asio::steady_timer idle_timer;  // wakes drain() when work completes
+  core::SteadyTimer idle_timer;  // wakes drain() when work completes
 
   // --- admission (admission.cpp) ---
   // Keys queued or in flight, to collapse later copies onto the first.
@@ -71,8 +79,8 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   batch::Batcher<ItemPtr> batcher;
   batch::AimdLimiter aimd;
   std::deque<std::vector<ItemPtr>> closed;  // batches waiting for an in-flight slot
-  boost::asio::steady_timer linger_timer;
-  boost::asio::steady_timer pause_timer;
+  core::SteadyTimer linger_timer;
+  core::SteadyTimer pause_timer;
   bool linger_armed = false;
   bool pause_armed = false;
   int in_flight = 0;
@@ -80,7 +88,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   int publishing = 0;     // produces not yet acknowledged
   // Unanswered invoices waiting for their resend's due time, and the timer that enqueues them.
   std::multimap<SteadyClock::time_point, ItemPtr> delayed;
-  boost::asio::steady_timer resend_timer;
+  core::SteadyTimer resend_timer;
   bool resend_armed = false;
 
   void enqueue(const ItemPtr& item);
