@@ -46,6 +46,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   retry::Rng rng;
   std::size_t backlog = 0;  // submitted, not yet done (followers included)
   bool failed = false;
+  bool failed_on_configuration = false;  ///< the sender answered Answer::fatal
   boost::asio::steady_timer idle_timer;  // wakes drain() when work completes
 
   // --- admission (admission.cpp) ---
