@@ -115,8 +115,12 @@ boost::asio::awaitable<std::vector<Answer>> BatchClient::send(std::vector<odata:
     if (!response) {
       ++stats_.transport_failures;
       const auto& failure = response.error();
-      results = odata::results_for_transport_failure(*encoded, to_transport_failure(failure.code),
-                                                     http::to_string(failure));
+      const auto kind = to_transport_failure(failure.code);
+      // `timeout: <message>`, not `timeout: timeout: <message>`; a kind that the odata
+      // classification folds into another (body_too_large -> protocol_error) keeps its name.
+      const bool same_name = odata::to_string(kind) == http::to_string(failure.code);
+      results = odata::results_for_transport_failure(*encoded, kind,
+                                                     same_name ? failure.message : http::to_string(failure));
       const bool final = failure.code == http::TransportError::auth_rejected ||
                          failure.code == http::TransportError::invalid_request;
       for (auto& r : results) {
