@@ -10,6 +10,7 @@
 #include "sim_checks.hpp"
 #include "testing/kafka_env.hpp"
 #include "testing/temp_dir.hpp"
+#include "testing/tls_pki.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -197,4 +198,39 @@ TEST_CASE("SIGTERM mid-run: exit 0 within the drain deadline, offsets committed 
   REQUIRE(daemon.wait_running(60s));
   CHECK(finish_then_stop(daemon, sim, kUnique, bootstrap, name));
   check_created_once(sim, kUnique);
+}
+
+TEST_CASE("D365's certificate failing verification: the daemon stops with exit 2, nothing settled",
+          "[app][daemon][process][integration]") {
+  const auto bootstrap = ib::testing::real_kafka_bootstrap();
+  const auto name = ib::testing::unique_topic("proc-tls");
+  ib::testing::TempDir dir;
+  const auto pki = ib::testing::make_tls_pki(dir.path());
+  sim::SimOptions o;
+  o.tls = {pki.untrusted_cert.string(), pki.untrusted_key.string()};
+  sim::Simulator sim(o);
+  const auto host = "localhost:" + std::to_string(sim.port());
+
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 20; ++i) records.emplace_back("k" + std::to_string(i), invoice_json(i));
+  produce_all(bootstrap, name, records);
+  const auto config = write_config(dir.path(), bootstrap, name, "https://" + host, "5s", 5000,
+                                   "  tls:\n    ca_file: " + pki.ca.string() + "\n");
+  DaemonProcess daemon(config, dir.path() / "daemon.log");
+  const auto rc = daemon.wait(90s);
+  INFO(daemon.log_text());
+  CHECK(rc == 2);
+  const auto log = daemon.log_text();
+  CHECK(log.find("D365 unusable: TLS certificate verification failed for " + host +
+                 ": unable to get local issuer certificate") != std::string::npos);
+  CHECK(log.find("invoice-bridge stopped after a fatal error") != std::string::npos);
+  CHECK(sim.stats().requests == 0);
+  // Nothing was settled: no retry, no review, no committed offset of the input topic.
+  CHECK(read_topic(bootstrap, name + ".retry", 0).empty());
+  CHECK(read_topic(bootstrap, name + ".review", 0).empty());
+  const auto committed = committed_offsets(bootstrap, name + "-group");
+  REQUIRE(committed.has_value());
+  for (const auto& [tp, offset] : *committed) {
+    if (tp.first == name) CHECK(offset < 0);  // no offset stored (librdkafka reports -1001)
+  }
 }

@@ -355,31 +355,35 @@ TEST_CASE("http_tls: verification with the CA file, SNI, wrong CA, wrong host, v
     REQUIRE(seen.size() == 3);
     CHECK(seen[0].sni == "localhost");
   }
-  SECTION("a CA that did not sign the server certificate: tls_failed, nothing sent") {
+  SECTION("a CA that did not sign the server certificate: tls_verify_failed naming reason and host, one connect") {
     auto config = config_for(server.url("localhost"));
     config.tls_ca_file = pki.other_ca.string();
     Client client(config);
     auto r = client.send(post("batch"));
     REQUIRE_FALSE(r);
-    CHECK(r.error().code == TransportError::tls_failed);
+    CHECK(r.error().code == TransportError::tls_verify_failed);
     CHECK_FALSE(r.error().request_sent);
-    CHECK_THAT(r.error().message, Catch::Contains("certificate"));
+    CHECK(r.error().message == "TLS certificate verification failed for localhost:" +
+                                   std::to_string(server.port()) + ": unable to get local issuer certificate");
+    CHECK(server.connections_accepted() == 1);
     CHECK(server.seen().empty());
   }
-  SECTION("a host name the certificate does not name: tls_failed") {
+  SECTION("a host name the certificate does not name: tls_verify_failed, IP address mismatch") {
     auto config = config_for(server.url("127.0.0.1"));  // the certificate names only localhost
     config.tls_ca_file = pki.ca_cert.string();
     Client client(config);
     auto r = client.send(get("/x"));
     REQUIRE_FALSE(r);
-    CHECK(r.error().code == TransportError::tls_failed);
+    CHECK(r.error().code == TransportError::tls_verify_failed);
+    CHECK(r.error().message == "TLS certificate verification failed for 127.0.0.1:" +
+                                   std::to_string(server.port()) + ": IP address mismatch");
     CHECK(server.seen().empty());
   }
   SECTION("the system trust store does not know the test CA") {
     Client client(config_for(server.url("localhost")));
     auto r = client.send(get("/x"));
     REQUIRE_FALSE(r);
-    CHECK(r.error().code == TransportError::tls_failed);
+    CHECK(r.error().code == TransportError::tls_verify_failed);
   }
   SECTION("verification explicitly off: success despite the unknown CA and host") {
     auto config = config_for(server.url("127.0.0.1"));

@@ -198,7 +198,9 @@ TEST_CASE("http_oauth: error answers are classified") {
                   TransportError::auth_rejected});
   rows.push_back({Response{200, {}, R"({"access_token":"x","expires_in":0})"}, TransportError::auth_rejected});
   rows.push_back({Failure{TransportError::connect_failed, "refused", false}, TransportError::auth_unavailable});
-  rows.push_back({Failure{TransportError::tls_failed, "bad cert", false}, TransportError::auth_rejected});
+  rows.push_back({Failure{TransportError::tls_failed, "handshake", false}, TransportError::auth_rejected});
+  rows.push_back({Failure{TransportError::tls_verify_failed, "self-signed certificate", false},
+                  TransportError::tls_verify_failed});
   for (auto& row : rows) {
     auto fake = std::make_shared<FakeTransport>();
     fake->push(row.answer);

@@ -25,6 +25,7 @@ TEST_CASE("http_types: transient classification of every transport error") {
       {TransportError::resolve_failed, true, "resolve_failed"},
       {TransportError::connect_failed, true, "connect_failed"},
       {TransportError::tls_failed, false, "tls_failed"},
+      {TransportError::tls_verify_failed, false, "tls_verify_failed"},
       {TransportError::timeout, true, "timeout"},
       {TransportError::connection_reset, true, "connection_reset"},
       {TransportError::protocol_error, false, "protocol_error"},

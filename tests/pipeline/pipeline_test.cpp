@@ -522,6 +522,26 @@ TEST_CASE("a failing store stops the pipeline before sending", "[pipeline][unit]
   CHECK(h.done.empty());
 }
 
+TEST_CASE("a fatal sender answer (TLS verification) stops the pipeline; nothing is done, retried or reviewed",
+          "[pipeline][unit]") {
+  Harness h;
+  const std::string why = "TLS certificate verification failed for org.crm.dynamics.com:443: hostname mismatch";
+  h.sender.whole = [&](const std::vector<std::string>& keys) {
+    auto a = answer(AnswerClass::not_processed, 0, why);
+    a.fatal = why;
+    return std::vector<ib::d365::Answer>(keys.size(), a);
+  };
+  h.run({h.msg("A|f"), h.msg("B|f")});
+  REQUIRE(h.fatal);
+  CHECK(*h.fatal == "D365 unusable: " + why);
+  CHECK(h.pipeline->failed());
+  CHECK(h.pipeline->failed_on_configuration());
+  CHECK(h.done.empty());
+  CHECK(h.producer.produced().empty());
+  CHECK(h.sender.batches.size() == 1);  // not resent as not_processed
+  CHECK(h.state("A") == StoreState::pending);  // sent again after the fix, and D365 decides
+}
+
 TEST_CASE("a sender answering the wrong number of invoices loses none of them",
           "[pipeline][unit]") {
   Harness h;

@@ -253,4 +253,21 @@ TEST_CASE("import: over TLS with a throwaway CA", "[app][import][integration]") 
   auto run = run_import(config, in.text, fast_settings(), {{"IB_TEST_SECRET", o.auth.client_secret}});
   check_exactly_once(sim, in, run);
   CHECK(sim.stats().unauthorized == 0);
+
+  // Without the CA the certificate fails verification: a configuration problem, so the
+  // import stops at once with OpenSSL's reason and the host (exit 2 in import_command),
+  // sends nothing more, and D365 holds exactly what it held.
+  auto untrusted = config;
+  untrusted.tls_ca_file.clear();
+  const auto records_before = sim.records().size();
+  try {
+    (void)run_import(untrusted, make_input(50, 5).text, fast_settings(), {{"IB_TEST_SECRET", o.auth.client_secret}});
+    FAIL("import went on after a TLS verification failure");
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    INFO(what);
+    CHECK(what.find("TLS certificate verification failed for localhost:" + std::to_string(sim.port())) !=
+          std::string::npos);
+  }
+  CHECK(sim.records().size() == records_before);
 }

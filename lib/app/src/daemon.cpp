@@ -310,7 +310,9 @@ int Daemon::run(bool handle_signals) {
   }
   if (failure) {
     log::error("invoice-bridge stopped after a fatal error", {{"error", *failure}});
-    return 1;
+    // A configuration problem (D365's certificate failed verification): a restart with the
+    // same configuration fails the same way, so exit as for a bad config.
+    return pipe.failed_on_configuration() ? 2 : 1;
   }
   log::info("invoice-bridge stopped");
   return 0;

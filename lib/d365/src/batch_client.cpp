@@ -25,7 +25,8 @@ odata::TransportFailure to_transport_failure(http::TransportError error) {
     case E::connect_failed:
     case E::auth_unavailable:
     case E::shutdown: return F::connect_failed;
-    case E::tls_failed: return F::tls_failed;
+    case E::tls_failed:
+    case E::tls_verify_failed: return F::tls_failed;
     case E::invalid_request:
     case E::protocol_error:
     case E::body_too_large:
@@ -56,7 +57,23 @@ BatchClient::BatchClient(std::shared_ptr<http::Transport> transport, BatchClient
   }
 }
 
+namespace {
+
+std::vector<Answer> fatal_answers(std::size_t n, const std::string& why) {
+  Answer a;
+  a.outcome = core::AnswerClass::not_processed;
+  a.error = why;
+  a.fatal = why;
+  return std::vector<Answer>(n, a);
+}
+
+}  // namespace
+
 boost::asio::awaitable<std::vector<Answer>> BatchClient::send(std::vector<odata::EntityWrite> writes) {
+  if (!fatal_.empty()) {
+    ++stats_.refused_after_fatal;
+    co_return fatal_answers(writes.size(), fatal_);
+  }
   std::vector<Answer> answers;
   answers.reserve(writes.size());
   const std::size_t chunk = std::max<std::size_t>(1, config_.odata.max_requests);
@@ -86,11 +103,24 @@ boost::asio::awaitable<std::vector<Answer>> BatchClient::send(std::vector<odata:
 
     auto response = co_await transport_->send(std::move(request));
     std::vector<odata::RequestResult> results;
+    if (!response && response.error().code == http::TransportError::tls_verify_failed) {
+      // Nothing was sent; this chunk, the rest of this call and every later call answer
+      // fatal: a configuration problem is not retried through the backoff schedule.
+      ++stats_.transport_failures;
+      fatal_ = response.error().message;
+      auto rest = fatal_answers(writes.size() - begin, fatal_);
+      answers.insert(answers.end(), rest.begin(), rest.end());
+      co_return answers;
+    }
     if (!response) {
       ++stats_.transport_failures;
       const auto& failure = response.error();
-      results = odata::results_for_transport_failure(*encoded, to_transport_failure(failure.code),
-                                                     http::to_string(failure));
+      const auto kind = to_transport_failure(failure.code);
+      // `timeout: <message>`, not `timeout: timeout: <message>`; a kind that the odata
+      // classification folds into another (body_too_large -> protocol_error) keeps its name.
+      const bool same_name = odata::to_string(kind) == http::to_string(failure.code);
+      results = odata::results_for_transport_failure(*encoded, kind,
+                                                     same_name ? failure.message : http::to_string(failure));
       const bool final = failure.code == http::TransportError::auth_rejected ||
                          failure.code == http::TransportError::invalid_request;
       for (auto& r : results) {

@@ -14,6 +14,7 @@
 #include <boost/url/parse.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <sys/socket.h>
 
@@ -326,20 +327,30 @@ struct BeastTransport::Impl : std::enable_shared_from_this<Impl> {
       co_return std::pair{nullptr, failure(TransportError::tls_failed, "cannot set SNI host name", false)};
     }
     if (config.tls_verify_peer) {
-      conn->tls->set_verify_callback(ssl::host_name_verification(url.host));
+      // OpenSSL's own name check (not a verify callback): a mismatch then has its own verify
+      // result ("hostname mismatch", "IP address mismatch") for the error message.
+      X509_VERIFY_PARAM* param = SSL_get0_param(native);
+      const int set = url.host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str())
+                                     : X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), 0);
+      if (set != 1) {
+        co_return std::pair{nullptr, failure(TransportError::tls_failed,
+                                             "cannot set the host name to verify: " + url.host, false)};
+      }
     }
     auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, use_tuple);
     if (hec) {
       if (hec == beast::error::timeout) {
         co_return std::pair{nullptr, failure(TransportError::timeout, "TLS handshake timed out", false)};
       }
-      std::string detail = hec.message();
       const long verify = SSL_get_verify_result(native);
-      if (verify != X509_V_OK) {
-        detail += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
+      if (config.tls_verify_peer && verify != X509_V_OK) {
+        co_return std::pair{nullptr, failure(TransportError::tls_verify_failed,
+                                             "TLS certificate verification failed for " + url.host + ":" +
+                                                 url.port + ": " + X509_verify_cert_error_string(verify),
+                                             false)};
       }
       co_return std::pair{nullptr, failure(TransportError::tls_failed,
-                                           "TLS handshake with " + url.host + ": " + detail, false)};
+                                           "TLS handshake with " + url.host + ": " + hec.message(), false)};
     }
     co_return std::pair{std::move(conn), Failure{}};
   }

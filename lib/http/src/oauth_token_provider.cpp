@@ -240,8 +240,12 @@ struct OAuthTokenProvider::Impl {
     auto result = co_await transport->send(std::move(req));
     if (!result) {
       const auto& f = result.error();
-      co_return Failure{is_transient(f.code) ? TransportError::auth_unavailable : TransportError::auth_rejected,
-                        "token endpoint: " + to_string(f), false};
+      // A certificate the token endpoint's TLS check refuses is a configuration problem like
+      // D365's own: it keeps its kind so the caller stops instead of rejecting invoices.
+      const auto code = f.code == TransportError::tls_verify_failed ? TransportError::tls_verify_failed
+                        : is_transient(f.code)                     ? TransportError::auth_unavailable
+                                                                   : TransportError::auth_rejected;
+      co_return Failure{code, "token endpoint: " + to_string(f), false};
     }
     const int status = result->status;
     if (status == 200) {

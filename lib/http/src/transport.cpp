@@ -11,6 +11,7 @@ std::string_view to_string(TransportError error) {
     case TransportError::resolve_failed: return "resolve_failed";
     case TransportError::connect_failed: return "connect_failed";
     case TransportError::tls_failed: return "tls_failed";
+    case TransportError::tls_verify_failed: return "tls_verify_failed";
     case TransportError::timeout: return "timeout";
     case TransportError::connection_reset: return "connection_reset";
     case TransportError::protocol_error: return "protocol_error";
@@ -32,6 +33,7 @@ bool is_transient(TransportError error) {
       return true;
     case TransportError::invalid_request:
     case TransportError::tls_failed:
+    case TransportError::tls_verify_failed:
     case TransportError::protocol_error:
     case TransportError::body_too_large:
     case TransportError::auth_rejected:

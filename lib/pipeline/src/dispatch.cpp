@@ -138,6 +138,14 @@ asio::awaitable<void> Pipeline::Impl::send_batch(std::shared_ptr<Impl> self, std
     missing.error = "no answer from sender";
     answers.assign(batch.size(), missing);
   }
+  for (const auto& a : answers) {
+    if (a.fatal.empty()) continue;
+    // A configuration problem: settling would spend retries on it (or send it to review).
+    // Nothing of this batch is done, so its offsets stay uncommitted.
+    self->failed_on_configuration = true;
+    self->fail("D365 unusable: " + a.fatal);
+    co_return;
+  }
   if (self->events.batch_answered) {
     self->events.batch_answered(batch.size(), SteadyClock::now() - started, answers);
   }

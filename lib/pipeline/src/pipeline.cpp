@@ -37,6 +37,7 @@ int Pipeline::in_flight() const { return impl_->in_flight; }
 int Pipeline::in_flight_limit() const { return impl_->aimd.limit(); }
 bool Pipeline::failed() const { return impl_->failed; }
 void Pipeline::stop_sending() { impl_->stop_sending(); }
+bool Pipeline::failed_on_configuration() const { return impl_->failed_on_configuration; }
 boost::asio::awaitable<bool> Pipeline::drain(std::chrono::milliseconds limit) {
   auto self = impl_;  // the state outlives the wait even if the Pipeline goes first
   co_return co_await self->drain(limit);

@@ -58,6 +58,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   retry::Rng rng;
   std::size_t backlog = 0;  // submitted, not yet done (followers included)
   bool failed = false;
+  bool failed_on_configuration = false;  ///< the sender answered Answer::fatal
   core::SteadyTimer idle_timer;  // wakes drain() when work completes
 
   // --- admission (admission.cpp) ---

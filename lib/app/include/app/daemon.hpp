@@ -42,7 +42,8 @@ public:
   Daemon& operator=(const Daemon&) = delete;
 
   /// Runs to the end; the process exit status: 0 after an orderly stop, 1 after a fatal
-  /// error (logged), 2 when startup failed (logged: store in use, port taken...), 3 when the
+  /// error (logged), 2 when startup failed (logged: store in use, port taken...) or D365's
+  /// (or its token endpoint's) TLS certificate failed verification (logged), 3 when the
   /// retry and review topics could not be made (Kafka unreachable: worth a restart).
   /// `handle_signals`: stop on SIGTERM/SIGINT (off in tests that run several daemons).
   int run(bool handle_signals = true);

@@ -36,6 +36,7 @@ struct BatchClientStats {
   std::uint64_t batches_sent = 0;     ///< `$batch` HTTP requests attempted
   std::uint64_t requests_written = 0; ///< operations inside them
   std::uint64_t transport_failures = 0;
+  std::uint64_t refused_after_fatal = 0;  ///< send() calls answered from the latched fatal failure
 };
 
 /// Sends one batch of entity writes as one `$batch` POST through `transport` (whose base
@@ -46,7 +47,10 @@ struct BatchClientStats {
 /// POST is unknown) answers every write transient; an outer 4xx/5xx with a multipart body
 /// is parsed (Dataverse stops at the first failure and answers with its status); requests
 /// without a response part are not_processed. A 401 that reaches this client already went
-/// through the token refresh of AuthorizedTransport, so it is permanent.
+/// through the token refresh of AuthorizedTransport, so it is permanent. A TLS certificate
+/// verification failure (http::TransportError::tls_verify_failed, of D365 or of the token
+/// endpoint) answers every write not_processed with Answer::fatal = the failure's message,
+/// and is latched: every later send() answers the same without touching the network.
 ///
 /// Thread: the transport's executor; many send() calls may run at once.
 class BatchClient final : public Sender {
@@ -58,11 +62,14 @@ public:
 
   const BatchClientConfig& config() const { return config_; }
   BatchClientStats stats() const { return stats_; }
+  /// The latched fatal failure's message (empty while none happened).
+  const std::string& fatal() const { return fatal_; }
 
 private:
   std::shared_ptr<http::Transport> transport_;
   BatchClientConfig config_;
   BatchClientStats stats_;
+  std::string fatal_;
 };
 
 /// The Answer of one read result (pure; exposed for tests).

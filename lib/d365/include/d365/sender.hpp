@@ -28,6 +28,12 @@ struct Answer {
   /// throttled only: how long to wait before sending it again (Retry-After, defaulted and
   /// capped by the classification).
   std::optional<std::chrono::milliseconds> retry_after;
+  /// Non-empty: the call failed for a reason no resend can fix, a configuration problem
+  /// (D365's or its token endpoint's TLS certificate failed verification); it says what and
+  /// for which host. The invoice was not sent (outcome not_processed). Whoever drives the
+  /// sender stops instead of settling it: nothing is marked done, nothing goes to retry
+  /// or review.
+  std::string fatal;
 };
 
 /// Sends invoices to D365 and answers each one: the seam between the pipeline and D365.
@@ -38,7 +44,7 @@ public:
 
   /// Sends `writes` and returns exactly one Answer per write, in order. Never throws for
   /// remote failures: a call that failed as a whole answers every write (transient,
-  /// throttled...). Thread: the implementation's executor; calls may overlap.
+  /// throttled...; Answer::fatal set when the driver must stop). Thread: the implementation's executor; calls may overlap.
   virtual boost::asio::awaitable<std::vector<Answer>> send(std::vector<odata::EntityWrite> writes) = 0;
 };
 

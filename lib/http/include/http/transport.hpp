@@ -56,7 +56,11 @@ enum class TransportError {
   invalid_request,   ///< the request could not be sent as given (bad method/target); permanent
   resolve_failed,    ///< the host name did not resolve; request not sent
   connect_failed,    ///< TCP connect refused/unreachable; request not sent
-  tls_failed,        ///< TLS handshake or certificate verification failed; request not sent
+  tls_failed,        ///< TLS handshake failed (not the certificate check); request not sent
+  /// The server's certificate failed verification (untrusted CA, expired, host name not in
+  /// it); request not sent. A configuration problem: message = `TLS certificate verification
+  /// failed for HOST:PORT: REASON` (REASON: OpenSSL's X509_verify_cert_error_string()).
+  tls_verify_failed,
   timeout,           ///< the deadline passed (maybe while waiting for a pooled connection)
   connection_reset,  ///< the peer closed or reset the connection before a full response
   protocol_error,    ///< the response was not valid HTTP/1.1
@@ -70,7 +74,7 @@ enum class TransportError {
 std::string_view to_string(TransportError error);
 
 /// True for errors that a later attempt may not see (network trouble, timeouts, resets,
-/// the token endpoint being down). False for invalid_request, tls_failed, protocol_error,
+/// the token endpoint being down). False for invalid_request, tls_failed, tls_verify_failed, protocol_error,
 /// body_too_large, auth_rejected, shutdown. Pure; table-tested.
 bool is_transient(TransportError error);
 

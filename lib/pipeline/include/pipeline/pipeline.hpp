@@ -66,7 +66,8 @@ struct PipelineEvents {
   std::function<void(std::size_t size, std::chrono::steady_clock::duration took,
                      const std::vector<d365::Answer>& answers)>
       batch_answered;
-  /// The pipeline cannot go on without risking loss (store or producer failed). It has
+  /// The pipeline cannot go on without risking loss (store or producer failed, or the sender
+  /// answered Answer::fatal: a configuration problem, failed_on_configuration()). It has
   /// stopped; nothing more will be marked done. Called at most once.
   std::function<void(const std::string& reason)> fatal;
 };
@@ -127,6 +128,10 @@ public:
   boost::asio::awaitable<bool> drain(std::chrono::milliseconds limit);
 
   bool failed() const;
+  /// True when it stopped because the sender answered Answer::fatal (a configuration
+  /// problem such as D365's TLS certificate failing verification): that batch was not
+  /// settled, so its messages are delivered again after the fix.
+  bool failed_on_configuration() const;
 
   struct Impl;
 
