@@ -24,12 +24,15 @@
 namespace {
 
 int run_daemon(const std::string& path) {
-  auto loaded = ib::app::load_daemon_config(path, ib::config::environment());
+  // The same checks as check-config, host included: a missing secret or store directory
+  // stops the start here, with the line that names it, not later in the middle of startup.
+  auto loaded = ib::app::check_daemon_config(path, ib::config::environment());
   if (!loaded.problems.empty()) {
     for (const auto& p : loaded.problems) std::fprintf(stderr, "invoice-bridge run: %s\n", p.c_str());
     return 2;
   }
   ib::log::setup(loaded.config.log.format, loaded.config.log.level);
+  for (const auto& w : loaded.warnings) ib::log::warn("config", {{"warning", w}});
   try {
     auto factory = ib::app::make_d365_factory(loaded.config);
     ib::app::Daemon daemon(loaded.config, std::move(factory));
@@ -40,9 +43,10 @@ int run_daemon(const std::string& path) {
   }
 }
 
-int check_config(const std::string& path) {
-  auto loaded = ib::app::load_daemon_config(path, ib::config::environment());
+int check_config(const std::string& path, bool host_checks) {
+  auto loaded = ib::app::check_daemon_config(path, ib::config::environment(), host_checks);
   for (const auto& p : loaded.problems) std::fprintf(stderr, "%s\n", p.c_str());
+  for (const auto& w : loaded.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (!loaded.problems.empty()) return 1;
   // A warning, not a problem: test setups use it on purpose (exit status stays 0).
   if (loaded.config.d365.tls_insecure) {
@@ -71,6 +75,9 @@ int main(int argc, char** argv) {
   std::string check_path;
   auto* check = app.add_subcommand("check-config", "Check a config file: print every problem, exit 1 if any.");
   check->add_option("--config", check_path, "YAML config file")->required();
+  bool no_host_checks = false;
+  check->add_flag("--no-host-checks", no_host_checks,
+                  "only the file: not the files, directories and variables it names (a config for another machine)");
 
   ib::tools::ImportOptions import_options;
   bool no_progress = false;
@@ -126,7 +133,7 @@ int main(int argc, char** argv) {
   }
   if (auto rc = operator_commands.run()) return *rc;
   if (run->parsed()) return run_daemon(run_config);
-  if (check->parsed()) return check_config(check_path);
+  if (check->parsed()) return check_config(check_path, !no_host_checks);
   if (demo->parsed()) return ib::demo::run_demo(demo_options, std::cout, std::cerr);
   if (import->parsed()) {
     import_options.progress = !no_progress;

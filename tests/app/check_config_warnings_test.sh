@@ -8,8 +8,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 secret="$work/secret"
 echo "s3cret" >"$secret"
-# The example config with its secret file pointed at a readable file.
-sed "s|/run/secrets/d365-client-secret|$secret|" "$2" >"$work/ok.yaml"
+chmod 600 "$secret"
+# The example config with its secret file pointed at a readable file and its store in
+# the work directory (check-config checks both on this host).
+sed -e "s|/run/secrets/d365-client-secret|$secret|" -e "s|/var/lib/invoice-bridge/dedup|$work/dedup|" "$2" >"$work/ok.yaml"
 "$ib" check-config --config "$work/ok.yaml" >"$work/out" 2>"$work/err"
 if grep -q "tls.insecure" "$work/err"; then echo "unexpected warning:"; cat "$work/err"; exit 1; fi
 python3 - "$work/ok.yaml" "$work/insecure.yaml" <<'PY'

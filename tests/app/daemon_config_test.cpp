@@ -137,3 +137,27 @@ TEST_CASE("a missing config file is one clear problem", "[app][config][unit]") {
   REQUIRE_FALSE(loaded.problems.empty());
   CHECK(mentions(loaded.problems, "/nonexistent/invoice-bridge.yaml: cannot read"));
 }
+
+TEST_CASE("check_daemon_config: every module's problems with their lines, then the host checks",
+          "[app][config][unit]") {
+  ib::testing::TempDir dir;
+  const auto secret = (dir.path() / "no-secret").string();
+  const auto store = (dir.path() / "missing" / "dedup").string();
+  const auto path = write(dir, "metrics:\n  port: 70000\ndedup:\n  path: " + store +
+                                   "\nd365:\n  auth:\n    mode: client_credentials\n    tenant: t\n"
+                                   "    client_id: c\n    scope: s\n    client_secret_file: " + secret + "\n");
+  const auto checked = ib::app::check_daemon_config(path, {});
+  CHECK(checked.problems ==
+        std::vector<std::string>{"metrics.port (" + path + ":2): must be between 0 and 65535, got 70000",
+                                 "dedup.path (" + path + ":4): " + store + ": the parent directory " +
+                                     (dir.path() / "missing").string() + " does not exist",
+                                 "d365.auth.client_secret_file (" + path + ":11): " + secret + ": no such file"});
+  CHECK(checked.warnings.empty());
+  // Without the host checks, and in load_daemon_config (the tools' loader), the file only.
+  CHECK(ib::app::check_daemon_config(path, {}, false).problems ==
+        std::vector<std::string>{"metrics.port (" + path + ":2): must be between 0 and 65535, got 70000"});
+  CHECK(ib::app::load_daemon_config(path, {}).problems ==
+        std::vector<std::string>{"metrics.port: must be between 0 and 65535, got 70000"});
+  // An unreadable config file is one problem, not also the defaults' paths.
+  CHECK(ib::app::check_daemon_config((dir.path() / "none.yaml").string(), {}).problems.size() == 1);
+}

@@ -282,3 +282,11 @@ TEST_CASE("a writer killed at random points leaves every batch whole or absent",
   CHECK(checked_batches >= kRounds);
   INFO("rounds where the unacknowledged batch had landed: " << partially_written_seen);
 }
+
+TEST_CASE_METHOD(RocksFixture, "a real store's directory passes check-config's store check", "[dedup][rocksdb]") {
+  // check_store_path recognises a RocksDB directory by its CURRENT file: RocksDB writes it.
+  REQUIRE(store->mark_imported(std::vector<ImportedMark>{{"k", "fp", "rec"}}));
+  CHECK(check_store_path("dedup.path", dir.path() / "db").problems.empty());
+  store.reset();
+  CHECK(check_store_path("dedup.path", dir.path() / "db").problems.empty());
+}

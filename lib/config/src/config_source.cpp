@@ -93,6 +93,31 @@ struct ConfigSource::Impl {
     return {in_file(key), origin};
   }
 
+  // The 1-based line of `key` (the key itself, so `key:` with no value has one too) in the
+  // file, then of `entry` in the map found there; 0 when the file does not set it. Walks
+  // the tree through const access: no clone (a clone drops the marks), nothing created.
+  int line_of(std::string_view key, std::string_view entry) const {
+    auto parts = split_key(key);
+    if (!entry.empty()) parts.emplace_back(entry);
+    YAML::Node node = root;
+    int line = 0;
+    for (const auto& part : parts) {
+      const YAML::Node& map = node;
+      if (!map.IsMap()) return 0;
+      bool found = false;
+      for (const auto& kv : map) {
+        if (kv.first.IsScalar() && kv.first.Scalar() == part) {
+          line = kv.first.Mark().line + 1;
+          node.reset(kv.second);
+          found = true;
+          break;
+        }
+      }
+      if (!found) return 0;
+    }
+    return line;
+  }
+
   // The node for `key` in the file (no overrides), or an undefined node.
   YAML::Node in_file(std::string_view key) const {
     YAML::Node node = YAML::Clone(root);
@@ -149,6 +174,39 @@ bool ConfigSource::has(std::string_view key) const {
   const bool found = impl_->find(key, ignored).first.IsDefined();
   impl_->read_keys = std::move(copy);
   return found;
+}
+
+std::string ConfigSource::where(std::string_view key, std::string_view entry) const {
+  const auto name = env_name(impl_->env_prefix, key);
+  if (impl_->env.count(name) != 0) return "environment variable " + name;
+  const int line = impl_->line_of(key, entry);
+  if (line <= 0) return {};
+  return impl_->origin + ":" + std::to_string(line);
+}
+
+std::string ConfigSource::describe(std::string_view key, std::string_view entry) const {
+  std::string text(key);
+  if (!entry.empty()) text += "." + std::string(entry);
+  const auto from = where(key, entry);
+  return from.empty() ? text : text + " (" + from + ")";
+}
+
+std::string ConfigSource::locate(std::string problem) const {
+  std::size_t end = 0;
+  while (end < problem.size() && (std::islower(static_cast<unsigned char>(problem[end])) ||
+                                  std::isdigit(static_cast<unsigned char>(problem[end])) ||
+                                  problem[end] == '_' || problem[end] == '.')) {
+    ++end;
+  }
+  // The key ends at `:`, or at a space when it is dotted (`kafka property ...` is prose);
+  // a space before `(` is a source named already.
+  const auto key = std::string_view(problem).substr(0, end);
+  if (end == 0 || end >= problem.size() || problem.compare(end, 2, " (") == 0) return problem;
+  if (problem[end] != ':' && (problem[end] != ' ' || key.find('.') == std::string_view::npos)) return problem;
+  const auto from = where(key);
+  if (from.empty()) return problem;
+  problem.insert(end, " (" + from + ")");
+  return problem;
 }
 
 namespace {

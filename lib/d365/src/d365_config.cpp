@@ -149,6 +149,35 @@ void D365Config::load(config::ConfigSource& s) {
   s.read("d365.mapping.decimals_as_strings", m.decimals_as_strings);
 }
 
+config::HostFindings D365Config::check_host(const config::ConfigSource& s, const config::Environment& env) const {
+  config::HostFindings out;
+  auto secret_from = [&](const char* file_key, const std::string& file, const char* env_key,
+                         const std::string& env_name) {
+    if (!file.empty()) {
+      config::check_readable_file(s.describe(file_key), file, config::FileRole::secret, out);
+    } else if (!env_name.empty()) {
+      const auto it = env.find(env_name);
+      if (it == env.end() || it->second.find_first_not_of(" \t\r\n") == std::string::npos) {
+        out.problems.push_back(s.describe(env_key) + ": environment variable " + env_name + " is not set or empty");
+      }
+    }
+  };
+  switch (auth.mode) {
+    case AuthMode::none: break;
+    case AuthMode::static_token:
+      secret_from("d365.auth.token_file", auth.token_file, "d365.auth.token_env", auth.token_env);
+      break;
+    case AuthMode::client_credentials:
+      secret_from("d365.auth.client_secret_file", auth.client_secret_file, "d365.auth.client_secret_env",
+                  auth.client_secret_env);
+      break;
+  }
+  if (!tls_ca_file.empty()) {
+    config::check_readable_file(s.describe("d365.tls.ca_file"), tls_ca_file, config::FileRole::plain, out);
+  }
+  return out;
+}
+
 std::vector<std::string> D365Config::validate() const {
   std::vector<std::string> problems;
   auto add = [&](const std::string& prefix, const std::vector<std::string>& more) {

@@ -1,6 +1,93 @@
 #include "dedup/dedup_config.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace ib::dedup {
+
+namespace {
+
+// Entries RocksDB writes before CURRENT when it creates a database (a first start that
+// stopped half way), and a file system's own lost+found when a volume is mounted there.
+bool before_current(const std::string& name) {
+  return name == "LOCK" || name == "LOG" || name == "IDENTITY" || name == "lost+found" ||
+         name.rfind("LOG.old.", 0) == 0;
+}
+
+// access(2) answers for the real uid, which is the effective one for the daemon (no setuid).
+std::string writable_problem(const std::filesystem::path& dir) {
+  if (::access(dir.c_str(), W_OK | X_OK) == 0) return {};
+  return std::strerror(errno);
+}
+
+}  // namespace
+
+void DedupConfig::load(config::ConfigSource& s) {
+  std::string text = path.string();
+  s.read("dedup.path", text);
+  path = text;
+  s.read("dedup.ttl", ttl);
+  s.read_bytes("dedup.block_cache", block_cache_bytes);
+  s.read_bytes("dedup.write_buffer", write_buffer_bytes);
+  s.read("dedup.bloom_bits_per_key", bloom_bits_per_key);
+  std::string policy(to_string(fsync));
+  s.read_enum("dedup.fsync", policy, fsync_policy_names());
+  if (auto p = parse_fsync_policy(policy)) fsync = *p;
+  s.read("dedup.fsync_interval", fsync_interval);
+}
+
+config::HostFindings DedupConfig::check_host(const config::ConfigSource& source) const {
+  if (path.empty()) return {};  // validate() says so
+  return check_store_path(source.describe("dedup.path"), path);
+}
+
+config::HostFindings check_store_path(std::string_view what, const std::filesystem::path& configured) {
+  config::HostFindings out;
+  auto dir = configured;
+  if (!dir.has_filename()) dir = dir.parent_path();  // `/data/dedup/`
+  const std::string head = std::string(what) + ": " + configured.string();
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      out.problems.push_back(head + ": is not a directory (the store is a directory)");
+      return out;
+    }
+    if (auto why = writable_problem(dir); !why.empty()) {
+      out.problems.push_back(head + ": the directory is not writable by this user: " + why);
+    }
+    std::error_code ec;
+    bool foreign = false;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (!before_current(it->path().filename().string())) foreign = true;
+    }
+    if (ec) {
+      out.problems.push_back(head + ": cannot list the directory: " + ec.message());
+    } else if (foreign && !std::filesystem::exists(dir / "CURRENT", ec)) {
+      out.problems.push_back(head + ": not empty and has no CURRENT file: not a RocksDB store");
+    }
+    return out;
+  }
+  if (const int err = errno; err != ENOENT && err != ENOTDIR) {  // ENOTDIR: the parent is a file
+    out.problems.push_back(head + ": cannot be checked: " + std::strerror(err));
+    return out;
+  }
+  const auto parent = dir.has_parent_path() ? dir.parent_path() : std::filesystem::path(".");
+  if (::stat(parent.c_str(), &st) != 0) {
+    const int err = errno;
+    out.problems.push_back(head + ": the parent directory " + parent.string() +
+                           (err == ENOENT ? " does not exist" : " cannot be checked: " +
+                                                                    std::string(std::strerror(err))));
+  } else if (!S_ISDIR(st.st_mode)) {
+    out.problems.push_back(head + ": the parent " + parent.string() + " is not a directory");
+  } else if (auto why = writable_problem(parent); !why.empty()) {
+    out.problems.push_back(head + ": the parent directory " + parent.string() +
+                           " is not writable by this user (the store is created there): " + why);
+  }
+  return out;
+}
 
 std::string_view to_string(FsyncPolicy policy) {
   switch (policy) {
@@ -26,9 +113,9 @@ std::vector<std::string> DedupConfig::validate() const {
   if (path.empty()) problems.push_back("dedup.path: must be set (a directory for the store)");
   if (ttl < 1s) problems.push_back("dedup.ttl: must be at least 1s");
   if (ttl > std::chrono::hours(24 * 3650)) problems.push_back("dedup.ttl: must be at most 3650d");
-  if (block_cache_bytes < (1ull << 20)) problems.push_back("dedup.block_cache_bytes: must be at least 1MiB");
+  if (block_cache_bytes < (1ull << 20)) problems.push_back("dedup.block_cache: must be at least 1MiB");
   if (write_buffer_bytes < (1ull << 20) || write_buffer_bytes > (1ull << 30)) {
-    problems.push_back("dedup.write_buffer_bytes: must be between 1MiB and 1GiB");
+    problems.push_back("dedup.write_buffer: must be between 1MiB and 1GiB");
   }
   if (bloom_bits_per_key < 1 || bloom_bits_per_key > 30) {
     problems.push_back("dedup.bloom_bits_per_key: must be between 1 and 30");
@@ -37,7 +124,7 @@ std::vector<std::string> DedupConfig::validate() const {
     problems.push_back("dedup.fsync_interval: must be positive with fsync: periodic");
   }
   if (max_background_jobs < 1 || max_background_jobs > 64) {
-    problems.push_back("dedup.max_background_jobs: must be between 1 and 64");
+    problems.push_back("dedup: max_background_jobs must be between 1 and 64");
   }
   return problems;
 }

@@ -13,6 +13,15 @@ namespace ib::pipeline {
 
 namespace asio = boost::asio;
 
+void ConsumerLoopConfig::load(config::ConfigSource& s) {
+  std::uint64_t max = max_backlog, resume = resume_backlog;
+  s.read("pipeline.max_backlog", max);
+  s.read("pipeline.resume_backlog", resume);
+  max_backlog = max;
+  resume_backlog = resume;
+  s.read("pipeline.drain_timeout", drain_timeout);
+}
+
 std::vector<std::string> ConsumerLoopConfig::validate() const {
   std::vector<std::string> problems;
   if (retry_topic.empty()) problems.push_back("kafka.retry_topic must not be empty");

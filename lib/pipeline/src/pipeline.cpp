@@ -6,13 +6,35 @@
 
 namespace ib::pipeline {
 
+void PipelineConfig::load(config::ConfigSource& s) {
+  std::uint64_t max_items = batch.max_items, max_bytes = batch.max_bytes;
+  s.read("batch.max_items", max_items);
+  s.read_bytes("batch.max_bytes", max_bytes);
+  batch.max_items = max_items;
+  batch.max_bytes = max_bytes;
+  s.read("batch.linger", batch.linger);
+  s.read("send.max_in_flight", aimd.max_in_flight);
+  s.read("send.min_in_flight", aimd.min_in_flight);
+  s.read("send.increase_every", aimd.increase_every);
+  s.read("send.decrease_factor", aimd.decrease_factor);
+  // Retry-After is defaulted and capped where answers are classified (d365.classify.*).
+  s.reject_removed("send.default_retry_after", "d365.classify.default_retry_after");
+  s.reject_removed("send.max_retry_after", "d365.classify.max_retry_after");
+  s.read("retry.max_attempts", backoff.max_attempts);
+  s.read("retry.initial", backoff.initial);
+  s.read("retry.multiplier", backoff.multiplier);
+  s.read("retry.max_delay", backoff.max_delay);
+  s.read("retry.jitter", backoff.jitter);
+  s.read("retry.max_resends", max_resends);
+}
+
 std::vector<std::string> PipelineConfig::validate() const {
   // A batch goes out as one $batch: D365's limit per request bounds its size.
   std::vector<std::string> problems = batch.validate(odata::kMaxBatchRequests);
   for (auto& p : aimd.validate()) problems.push_back("send." + p);
   for (auto& p : backoff.validate()) problems.push_back("retry." + p);
   if (max_resends < 0) problems.push_back("retry.max_resends must be >= 0");
-  if (max_throttled_resends < 0) problems.push_back("retry.max_throttled_resends must be >= 0");
+  if (max_throttled_resends < 0) problems.push_back("import --max-throttled must be >= 0");
   return problems;
 }
 

@@ -53,6 +53,20 @@ public:
 
   bool has(std::string_view key) const;
 
+  /// Where the value of `key` is set, for messages: `FILE:LINE` (the 1-based line of the key
+  /// in the file), `environment variable NAME` when an override sets it (it wins), or empty
+  /// when neither does (the default applies). With `entry`, the entry of that name in the
+  /// map at `key` (`where("kafka.properties", "ssl.ca.location")`: names may hold dots).
+  /// Does not count as a read.
+  std::string where(std::string_view key, std::string_view entry = {}) const;
+  /// `key (WHERE)`, or just `key` when nothing sets it: the start of a problem about a value.
+  std::string describe(std::string_view key, std::string_view entry = {}) const;
+  /// `problem` with ` (WHERE)` after its leading key, the name before the first `:` (or a
+  /// dotted name before the first space): `metrics.port: must be ...` becomes
+  /// `metrics.port (ib.yaml:12): must be ...`, when that key is set and the problem does
+  /// not name a source yet; otherwise unchanged.
+  std::string locate(std::string problem) const;
+
   void read(std::string_view key, std::string& out);
   void read(std::string_view key, bool& out);
   void read(std::string_view key, int& out);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/config_source.hpp"
+#include "config/host_checks.hpp"
 #include "d365/batch_client.hpp"
 #include "http/auth.hpp"
 #include "invoice/invoice_config.hpp"
@@ -65,6 +66,13 @@ struct D365Config {
   void load(config::ConfigSource& source);
   /// Every problem at once, each naming its key.
   std::vector<std::string> validate() const;
+  /// What connecting needs from this host, checked without the network and without
+  /// reading a secret: the files the auth mode and TLS use (`d365.auth.client_secret_file`
+  /// or `d365.auth.token_file`, `d365.tls.ca_file`) can be opened for reading (a secret
+  /// that group or others may read is a warning), and the variable `client_secret_env` /
+  /// `token_env` names is set in `env` and not empty. Each message starts with
+  /// `source.describe(key)`.
+  config::HostFindings check_host(const config::ConfigSource& source, const config::Environment& env) const;
   /// `base_url + service_root`.
   std::string service_url() const;
   /// The BatchClient's config: service_url filled in, and `max_requests` (the caller's

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "config/config_source.hpp"
+#include "config/host_checks.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -52,8 +55,20 @@ struct DedupConfig {
   /// RocksDB background threads for flushes and compactions.
   int max_background_jobs = 2;
 
+  /// Reads every `dedup.` key from `source` (problems land in the source).
+  void load(config::ConfigSource& source);
   /// Every problem, each naming its key (`dedup.ttl: ...`); empty when valid.
   std::vector<std::string> validate() const;
+  /// What opening the store needs from this host, checked without creating or changing
+  /// anything: `path` is a writable directory that is empty or holds a RocksDB database (a
+  /// `CURRENT` file), or does not exist and its parent is a writable directory. A missing
+  /// parent is a problem although the store could create it: a misspelt path would
+  /// otherwise start an empty store and forget every key. Messages start with
+  /// `source.describe("dedup.path")`.
+  config::HostFindings check_host(const config::ConfigSource& source) const;
 };
+
+/// check_host()'s test of the store directory, each message starting with `what`.
+config::HostFindings check_store_path(std::string_view what, const std::filesystem::path& path);
 
 }  // namespace ib::dedup

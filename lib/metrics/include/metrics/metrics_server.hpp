@@ -1,5 +1,7 @@
 #pragma once
 
+#include "metrics/metrics_server_config.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 
 #include <cstdint>
@@ -12,14 +14,6 @@ class Registry;
 }
 
 namespace ib::metrics {
-
-/// Where the metrics endpoint listens and what it answers.
-struct MetricsServerConfig {
-  /// Address to bind; `0.0.0.0` to be scraped from outside the host/pod.
-  std::string address = "127.0.0.1";
-  /// TCP port; 0 lets the OS pick (tests), `port()` tells which.
-  std::uint16_t port = 9464;
-};
 
 /// A small HTTP/1.1 server for operators and orchestrators:
 ///   GET /metrics  Prometheus text format of the registry

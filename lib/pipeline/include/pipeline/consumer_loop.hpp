@@ -32,6 +32,9 @@ struct ConsumerLoopConfig {
   /// How long shutdown waits for in-flight work before leaving it to redelivery.
   std::chrono::milliseconds drain_timeout{20000};
 
+  /// Reads the `pipeline.` keys from `source` (problems land in the source). The retry
+  /// topic is `kafka.topics.retry`, set by the caller.
+  void load(config::ConfigSource& source);
   std::vector<std::string> validate() const;
 };
 

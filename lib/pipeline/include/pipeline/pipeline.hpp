@@ -2,6 +2,7 @@
 
 #include "batch/aimd_limiter.hpp"
 #include "batch/batcher.hpp"
+#include "config/config_source.hpp"
 #include "core/clock.hpp"
 #include "core/outcome.hpp"
 #include "d365/sender.hpp"
@@ -54,6 +55,10 @@ struct PipelineConfig {
 
   int max_retries() const { return backoff.max_attempts - 1; }
 
+  /// Reads the `batch.`, `send.` and `retry.` keys from `source` (problems land in the
+  /// source; the removed `send.*_retry_after` keys name their replacements). The topics
+  /// are the `kafka.topics.` ones, set by the caller.
+  void load(config::ConfigSource& source);
   std::vector<std::string> validate() const;
 };
 
