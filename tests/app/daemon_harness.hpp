@@ -36,7 +36,7 @@ struct D365State {
   std::mutex mutex;
   std::map<std::string, int> creates;  // key -> successful creates (must stay <= 1)
   int requests = 0;
-  int decoded = 0;
+  std::atomic<int> decoded{0};  // payloads decoded by the daemons' codecs
   int fail_first_n = 0;  // answer 503 to the first n invoices sent
   int fail_every = 0;     // answer 503 to every n-th new invoice (deterministic faults)
   bool applied_then_failed = false;  // with fail_every: the create lands, the answer is 503
@@ -53,91 +53,80 @@ struct D365State {
     std::lock_guard l(mutex);
     return static_cast<int>(creates.size());
   }
-};
 
-// PipeCodec ("key|fingerprint"), counting into the shared state.
-class Codec : public d365::InvoiceCodec {
-public:
-  explicit Codec(D365State& s) : s_(s) {}
-  core::Result<d365::DecodedInvoice> decode(std::string_view payload) const override {
-    {
-      std::lock_guard l(s_.mutex);
-      ++s_.decoded;
-    }
-    return codec_.decode(payload);
-  }
-
-private:
-  D365State& s_;
-  ib::testing::PipeCodec codec_;
-};
-
-class Sender : public d365::Sender {
-public:
-  explicit Sender(D365State& s) : s_(s) {}
-  asio::awaitable<std::vector<d365::Answer>> send(std::vector<odata::EntityWrite> inv) override {
-    std::lock_guard l(s_.mutex);
-    ++s_.requests;
+  // One batch as this model of D365 answers it (PipeCodec: a write's body is its key).
+  std::vector<d365::Answer> answer(const std::vector<std::string>& keys) {
+    std::lock_guard l(mutex);
+    ++requests;
     std::vector<d365::Answer> out;
-    if (s_.throttle_every > 0 && s_.requests % s_.throttle_every == 0) {
-      ++s_.throttled;
-      for (std::size_t k = 0; k < inv.size(); ++k) {
+    if (throttle_every > 0 && requests % throttle_every == 0) {
+      ++throttled;
+      for (std::size_t k = 0; k < keys.size(); ++k) {
         d365::Answer a;
         a.outcome = core::AnswerClass::throttled;
         a.status = 429;
-        a.retry_after = s_.retry_after;
+        a.retry_after = retry_after;
         out.push_back(a);
       }
-      co_return out;
+      return out;
     }
     bool stopped = false;
-    for (const auto& i : inv) {
-      const auto& key = i.body;  // PipeCodec: the body is the dedup key
+    for (const auto& key : keys) {
       d365::Answer a;
       if (stopped) {
         a.outcome = core::AnswerClass::not_processed;
         out.push_back(std::move(a));
         continue;
       }
-      ++s_.sends;
-      s_.sent_at[key].push_back(std::chrono::steady_clock::now());
-      const bool fault = s_.always_fail ||
-                         (s_.fail_every > 0 && s_.creates.count(key) == 0 && s_.sends % s_.fail_every == 0);
-      if (s_.reject.count(key) != 0) {
+      ++sends;
+      sent_at[key].push_back(std::chrono::steady_clock::now());
+      const bool fault = always_fail ||
+                         (fail_every > 0 && creates.count(key) == 0 && sends % fail_every == 0);
+      if (reject.count(key) != 0) {
         a.outcome = core::AnswerClass::permanent;
         a.status = 400;
         a.error = "0x80040203: Invalid value for msdyn_vendoraccount";
         a.body = R"({"error":{"code":"0x80040203","message":"Invalid value for msdyn_vendoraccount"}})";
       } else if (fault) {
-        if (s_.applied_then_failed) s_.creates[key]++;  // the write committed, the answer is lost
+        if (applied_then_failed) creates[key]++;  // the write committed, the answer is lost
         a.outcome = core::AnswerClass::transient;
         a.status = 503;
         a.error = "Service Unavailable";
-        stopped = s_.stop_at_first_error;
-      } else if (s_.fail_first_n > 0) {
-        --s_.fail_first_n;
+        stopped = stop_at_first_error;
+      } else if (fail_first_n > 0) {
+        --fail_first_n;
         a.outcome = core::AnswerClass::transient;
         a.status = 503;
         a.error = "Service Unavailable";
-      } else if (s_.creates[key]++ == 0) {
+      } else if (creates[key]++ == 0) {
         a.outcome = core::AnswerClass::created;
         a.status = 204;
         a.record_id = "guid-" + key;
       } else {
-        --s_.creates[key];
+        --creates[key];
         a.outcome = core::AnswerClass::duplicate;
         a.status = 412;
         a.error = "0x80040237";
-        stopped = s_.stop_at_first_error;  // Dataverse stops at a failed create too
+        stopped = stop_at_first_error;  // Dataverse stops at a failed create too
       }
       out.push_back(std::move(a));
     }
-    co_return out;
+    return out;
   }
-
-private:
-  D365State& s_;
 };
+
+// The daemon tests' D365 parts: the shared test doubles of tests/support (PipeCodec,
+// ScriptedSender), the sender answering every batch from the D365 model above.
+inline std::unique_ptr<d365::InvoiceCodec> make_codec(D365State& s) {
+  auto codec = std::make_unique<ib::testing::PipeCodec>();
+  codec->also_count = &s.decoded;
+  return codec;
+}
+inline std::unique_ptr<d365::Sender> make_sender(D365State& s) {
+  auto sender = std::make_unique<ib::testing::ScriptedSender>();
+  sender->whole = [&s](const std::vector<std::string>& keys) { return s.answer(keys); };
+  return sender;
+}
 
 inline void produce_all(const std::string& bootstrap, const std::string& topic,
                  const std::vector<std::pair<std::string, std::string>>& records) {
@@ -213,8 +202,8 @@ inline int run_until(ib::app::DaemonConfig config, D365State& d365, const std::f
               std::chrono::seconds limit = 60s) {
   ib::app::Daemon daemon(std::move(config), [&](asio::any_io_executor) {
     ib::app::D365Parts parts;
-    parts.codec = std::make_unique<Codec>(d365);
-    parts.sender = std::make_unique<Sender>(d365);
+    parts.codec = make_codec(d365);
+    parts.sender = make_sender(d365);
     return parts;
   });
   int rc = -1;
@@ -340,8 +329,8 @@ inline double metric(const std::string& text, const std::string& series) {
 inline ib::app::D365Factory scripted(D365State& d365) {
   return [&d365](asio::any_io_executor) {
     ib::app::D365Parts parts;
-    parts.codec = std::make_unique<Codec>(d365);
-    parts.sender = std::make_unique<Sender>(d365);
+    parts.codec = make_codec(d365);
+    parts.sender = make_sender(d365);
     return parts;
   };
 }

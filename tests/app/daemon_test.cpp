@@ -54,7 +54,7 @@ TEST_CASE("the daemon imports every unique invoice once, reviews poison pills, c
   // A restart with the same group and store consumes nothing again: offsets were committed.
   const int decoded_before = [&] {
     std::lock_guard l(d365.mutex);
-    return d365.decoded;
+    return d365.decoded.load();
   }();
   const auto started = std::chrono::steady_clock::now();
   const auto rc2 = run_until(config_for(bootstrap, name, dir.path()), d365,
@@ -70,14 +70,14 @@ TEST_CASE("a second daemon on the same dedup store refuses to start", "[app][dae
   ib::testing::TempDir dir;
   D365State d365;
   ib::app::Daemon first(config_for(bootstrap, name, dir.path()), [&](asio::any_io_executor) {
-    return ib::app::D365Parts{std::make_unique<Codec>(d365), std::make_unique<Sender>(d365)};
+    return ib::app::D365Parts{make_codec(d365), make_sender(d365)};
   });
   int rc1 = -1;
   std::thread t([&] { rc1 = first.run(false); });
   while (first.metrics_url().empty()) std::this_thread::sleep_for(20ms);
 
   ib::app::Daemon second(config_for(bootstrap, name, dir.path()), [&](asio::any_io_executor) {
-    return ib::app::D365Parts{std::make_unique<Codec>(d365), std::make_unique<Sender>(d365)};
+    return ib::app::D365Parts{make_codec(d365), make_sender(d365)};
   });
   CHECK(second.run(false) == 2);
   first.request_stop();

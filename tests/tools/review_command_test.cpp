@@ -23,11 +23,11 @@ struct Run {
 };
 
 Run review(const ib::app::DaemonConfig& config, ib::tools::ReviewOptions options, D365State& d365) {
-  Codec codec(d365);  // the daemon's decoder: finds the dedup key to forget
+  const auto codec = make_codec(d365);  // the daemon's decoder: finds the dedup key to forget
   std::ostringstream out, err;
   Run r;
   options.read_timeout = 20s;
-  r.rc = ib::tools::run_review_command(config, options, &codec, ib::core::system_clock(), out, err);
+  r.rc = ib::tools::run_review_command(config, options, codec.get(), ib::core::system_clock(), out, err);
   r.out = out.str();
   r.err = err.str();
   return r;

@@ -38,7 +38,7 @@ void Pipeline::Impl::arm_linger() {
 // An unanswered invoice goes back to the batcher after `delay` (counted in the backlog
 // meanwhile, so drain() waits for it).
 void Pipeline::Impl::resend_later(const ItemPtr& item, std::chrono::milliseconds delay) {
-  delayed.emplace(SteadyClock::now() + delay, item);
+  delayed.emplace(SteadyClock::now() + delay, item);  // equal due times keep their order
   arm_resend();
 }
 

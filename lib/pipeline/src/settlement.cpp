@@ -208,6 +208,7 @@ void Pipeline::Impl::route_answers(const std::vector<ItemPtr>& batch, const std:
   std::vector<dedup::ImportedMark> imported;
   std::vector<std::pair<ItemPtr, Outcome>> imported_items;
   std::vector<ItemPtr> resend;
+  std::vector<ItemPtr> unanswered;
   const auto now = SteadyClock::now();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& item = batch[i];
@@ -227,12 +228,7 @@ void Pipeline::Impl::route_answers(const std::vector<ItemPtr>& batch, const std:
           if (answer.retry_after) retry_after = std::max(retry_after.value_or(*answer.retry_after), *answer.retry_after);
           resend.push_back(item);
         } else {
-          // No answer of its own: sent again after the retry schedule's delay.
-          const auto delay = retry::delay_for(config.backoff, item->unanswered, rng);
-          log::debug("no answer for this invoice; sending it again later",
-                     {{"dedup_key", key}, {"resend", std::to_string(item->unanswered)},
-                      {"delay_ms", std::to_string(delay.count())}});
-          resend_later(item, delay);
+          unanswered.push_back(item);  // sent again after the retry schedule's delay
         }
         break;
       case Route::Action::retry_topic: {
@@ -272,6 +268,17 @@ void Pipeline::Impl::route_answers(const std::vector<ItemPtr>& batch, const std:
   }
   // Resent ahead of new work, as one batch (never more than the batch it came from).
   if (!resend.empty()) closed.push_front(std::move(resend));
+  // Unanswered invoices of this batch go back together, in their order, after one delay
+  // (for the most resends any of them has had).
+  if (!unanswered.empty()) {
+    int n = 0;
+    for (const auto& item : unanswered) n = std::max(n, item->unanswered);
+    const auto delay = retry::delay_for(config.backoff, n, rng);
+    log::debug("invoices without an answer of their own; sending them again later",
+               {{"count", std::to_string(unanswered.size())}, {"resend", std::to_string(n)},
+                {"delay_ms", std::to_string(delay.count())}});
+    for (const auto& item : unanswered) resend_later(item, delay);
+  }
   pump();
 }
 

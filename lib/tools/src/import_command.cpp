@@ -282,7 +282,10 @@ asio::awaitable<ImportSummary> run_import(std::istream& input, const d365::Invoi
           reject(it->second, "rejected", 0, "unreadable review record: " + info.error().message);
           return;
         }
-        reject(it->second, std::string(core::to_string(info->reason)), info->d365_status, info->d365_error);
+        // The review record carries D365's error and then its body: the reject keeps the error.
+        std::string error = info->d365_error;
+        if (const auto nl = error.find('\n'); nl != std::string::npos) error.resize(nl);
+        reject(it->second, std::string(core::to_string(info->reason)), info->d365_status, std::move(error));
       });
   CountingSender counting(sender, summary, settings.max_wait, settings.notice);
 

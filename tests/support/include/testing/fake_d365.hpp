@@ -31,9 +31,12 @@ class PipeCodec final : public d365::InvoiceCodec {
 public:
   /// Payloads decoded so far (any thread).
   mutable std::atomic<int> decoded{0};
+  /// Also counted here when set (a counter that outlives the codec).
+  std::atomic<int>* also_count = nullptr;
 
   core::Result<d365::DecodedInvoice> decode(std::string_view payload) const override {
     ++decoded;
+    if (also_count != nullptr) ++*also_count;
     const auto bar = payload.rfind('|');
     if (payload.rfind("BAD", 0) == 0 || bar == std::string_view::npos) {
       return core::Error{"not an invoice: " + std::string(payload)};
