@@ -58,28 +58,6 @@ std::string ImportSummary::to_line() const {
          std::to_string(retried) + ", requests " + std::to_string(requests_sent);
 }
 
-std::string ImportReject::to_json() const {
-  boost::json::object o;
-  o["line"] = line;
-  o["reason"] = reason;
-  o["status"] = status;
-  o["error"] = error;
-  boost::system::error_code ec;
-  boost::json::parse(invoice, ec);
-  if (!ec) {
-    // Embed the line's own text: it is valid JSON (and UTF-8), and re-serializing it would
-    // rewrite numbers through a double (3908.35 -> 3.90835E3).
-    auto out = boost::json::serialize(o);
-    out.pop_back();  // '}'
-    out += ",\"invoice\":";
-    out += invoice;
-    out += '}';
-    return out;
-  }
-  o["invoice"] = invoice;  // Boost.JSON escapes it; invalid UTF-8 bytes pass through as is
-  return boost::json::serialize(o);
-}
-
 namespace {
 
 struct Item {
