@@ -150,7 +150,7 @@ std::optional<Response> RecordStore::validate(const EntitySet& set, const json::
     const char* want = "";
     switch (it->second) {
       case PropertyType::String: ok = v.is_string(); want = "a string"; break;
-      case PropertyType::Decimal: ok = v.is_number(); want = "a decimal number"; break;
+      case PropertyType::Decimal: ok = v.is_number() || is_raw_number(v); want = "a decimal number"; break;
       case PropertyType::Integer: ok = v.is_int64() || v.is_uint64(); want = "an integer"; break;
       case PropertyType::Boolean: ok = v.is_bool(); want = "true or false"; break;
       case PropertyType::Date: ok = v.is_string() && is_date(v.get_string()); want = "a date YYYY-MM-DD"; break;
@@ -173,8 +173,8 @@ std::optional<Response> RecordStore::validate(const EntitySet& set, const json::
 std::optional<Response> RecordStore::parse_body(const EntitySet& set, std::string_view body,
                                                 json::object& out) const {
   boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  if (ec || !v.is_object())
+  auto v = parse_exact(body, ec);  // decimals keep their text: D365 stores them exactly
+  if (ec || !v.is_object() || is_raw_number(v))
     return error_response(400, "0x80048d19",
                           "Error identified in Payload provided by the user for Entity :'" +
                               set.opt.name + "': the body must be a JSON object" +
@@ -447,8 +447,12 @@ Response RecordStore::collection(const EntitySet& set, const QueryOptions& q) co
             id_value = json::string(r->id);
             return &id_value;
           }
+          thread_local json::value number_value;
           auto it = r->props.find(prop);
-          return it == r->props.end() ? &null_value : &it->value();
+          if (it == r->props.end()) return &null_value;
+          if (!is_raw_number(it->value())) return &it->value();
+          number_value = numeric_view(it->value());  // compared as a double
+          return &number_value;
         }))
       continue;
     hits.push_back(r);
@@ -488,8 +492,8 @@ std::string RecordStore::records_json() const {
 
 void RecordStore::load_records_json(std::string_view text) {
   boost::system::error_code ec;
-  auto doc = json::parse(text, ec);
-  if (ec || !doc.is_object()) throw std::invalid_argument("records: expected a JSON object {\"<EntitySet>\":[...]}");
+  auto doc = parse_exact(text, ec);
+  if (ec || !doc.is_object() || is_raw_number(doc)) throw std::invalid_argument("records: expected a JSON object {\"<EntitySet>\":[...]}");
   for (auto& set : sets_) {
     set->by_id.clear();
     set->by_key.clear();
