@@ -641,6 +641,24 @@ TEST_CASE("sim_http: decimals are stored exactly: $batch create, GET, records, r
             .status == 400);
 }
 
+TEST_CASE("sim_http: answers stay JSON when the URL's key is not UTF-8") {
+  Simulator sim(SimOptions{});
+  RawClient c(sim.port());
+  auto get = c.get(kSet + "(VendorAccount='M%FCller',InvoiceNumber='1')");  // Latin-1 'ü'
+  CHECK(get.status == 404);
+  boost::system::error_code ec;
+  auto err = json::parse(get.body, ec);
+  REQUIRE_FALSE(ec);
+  CHECK(std::string(err.at("error").at("message").as_string()).find("M\xEF\xBF\xBDller") != std::string::npos);
+  auto upsert = c.request("PATCH", kSet + "(VendorAccount='M%FCller',InvoiceNumber='1')", R"({"Amount":1})");
+  CHECK(upsert.status == 400);
+  json::parse(upsert.body, ec);
+  CHECK_FALSE(ec);
+  CHECK(sim.stats().records == 0);
+  json::parse(c.get("/_sim/records").body, ec);
+  CHECK_FALSE(ec);
+}
+
 TEST_CASE("sim_http: Expect: 100-continue is answered; a body over max_body_bytes is a 413") {
   SimOptions o;
   o.max_body_bytes = 4096;

@@ -5,6 +5,8 @@
 #include "seeded_random.hpp"
 #include "text.hpp"
 
+#include "core/utf8.hpp"
+
 #include <boost/json.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -418,9 +420,14 @@ Response RecordStore::execute(std::string_view method, std::string_view path,
       return update(*set, *rec, obj, representation);
     }
     if (if_match) return absent();
-    // Upsert create: the URL's key wins over the body's.
-    for (std::size_t i = 0; i < key_values.size(); ++i)
+    // Upsert create: the URL's key wins over the body's. A record holds UTF-8 only (its
+    // answers are JSON), and a percent-decoded URL need not be.
+    for (std::size_t i = 0; i < key_values.size(); ++i) {
+      if (!core::is_valid_utf8(key_values[i]))
+        return error_response(400, "0x80060888",
+                              "The key value of '" + set->opt.key_properties[i] + "' is not UTF-8.");
       obj[set->opt.key_properties[i]] = key_values[i];
+    }
     return insert(*set, std::move(obj), by_id, representation, true);
   }
   if (method == "DELETE") {
