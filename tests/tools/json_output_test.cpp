@@ -4,6 +4,7 @@
 #include "kafka/headers.hpp"
 #include "tools/import_command.hpp"
 #include "tools/review_command.hpp"
+#include "json_output.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -131,4 +132,26 @@ TEST_CASE("review --json: a JSON payload is embedded as it is, on one line", "[t
   CHECK_FALSE(o.contains("headers_base64"));
   CHECK_FALSE(o.contains("key_base64"));
   CHECK_FALSE(o.contains("payload_base64"));
+}
+
+TEST_CASE("review show: JSON is indented for a person with every token as written", "[tools][review][unit]") {
+  using ib::tools::json_output::pretty;
+  CHECK(pretty(R"({"amount":3908.35,"big":12345678901234567890.12345678,"e":1E2,"s":"a, {b}: \"c\"","n":null,)"
+               R"("l":[1,{}],"o":{},"a":[]})", 0) ==
+        "{\n"
+        "  \"amount\": 3908.35,\n"
+        "  \"big\": 12345678901234567890.12345678,\n"
+        "  \"e\": 1E2,\n"
+        "  \"s\": \"a, {b}: \\\"c\\\"\",\n"
+        "  \"n\": null,\n"
+        "  \"l\": [\n"
+        "    1,\n"
+        "    {}\n"
+        "  ],\n"
+        "  \"o\": {},\n"
+        "  \"a\": []\n"
+        "}");
+  CHECK(pretty("{ \"error\" : { \"code\" : \"0x80040203\" } }", 1) ==
+        "{\n    \"error\": {\n      \"code\": \"0x80040203\"\n    }\n  }");
+  CHECK(pretty("42", 0) == "42");
 }

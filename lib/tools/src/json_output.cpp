@@ -61,4 +61,57 @@ std::string serialize_with_json(json::object o, std::string_view key, std::strin
   return out;
 }
 
+std::string pretty(std::string_view text, int indent) {
+  std::string out;
+  out.reserve(text.size() * 2);
+  int depth = indent;
+  const auto newline = [&] {
+    out += '\n';
+    out.append(static_cast<std::size_t>(depth) * 2, ' ');
+  };
+  const auto next_token = [&](std::size_t i) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+    return i;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    switch (c) {
+      case ' ': case '\t': case '\n': case '\r': break;
+      case '{': case '[': {
+        const auto n = next_token(i + 1);
+        if (n < text.size() && text[n] == (c == '{' ? '}' : ']')) {
+          out += c;
+          out += text[n];
+          i = n;
+          break;
+        }
+        out += c;
+        ++depth;
+        newline();
+        break;
+      }
+      case '}': case ']':
+        --depth;
+        newline();
+        out += c;
+        break;
+      case ',':
+        out += c;
+        newline();
+        break;
+      case ':': out += ": "; break;
+      case '"': {
+        const auto start = i;
+        for (++i; i < text.size() && text[i] != '"'; ++i) {
+          if (text[i] == '\\') ++i;
+        }
+        out.append(text.substr(start, i - start + 1));
+        break;
+      }
+      default: out += c;  // numbers, true, false, null: as written
+    }
+  }
+  return out;
+}
+
 }  // namespace ib::tools::json_output

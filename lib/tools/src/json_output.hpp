@@ -21,4 +21,10 @@ void put_text(boost::json::object& o, std::string_view key, std::string_view byt
 /// stays one line. Otherwise `key` is put_text(bytes), with `key_base64` when not UTF-8.
 std::string serialize_with_json(boost::json::object o, std::string_view key, std::string_view bytes);
 
+/// `json` (one valid JSON value) indented by two spaces a level for a person, `"key": value`,
+/// the first line unindented, nested lines starting at `indent` levels. Tokens are copied
+/// as they are: numbers keep their text (Boost 1.81 has no pretty printer, and its DOM
+/// would print `3908.35` as `3.90835E3`).
+std::string pretty(std::string_view json, int indent);
+
 }  // namespace ib::tools::json_output

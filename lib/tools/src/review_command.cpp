@@ -82,43 +82,6 @@ core::Clock::TimePoint from_ms(std::int64_t ms) {
   return core::Clock::TimePoint(std::chrono::milliseconds(ms));
 }
 
-// JSON with two-space indentation (Boost 1.81 has no pretty printer).
-void pretty(std::ostream& out, const json::value& v, int indent) {
-  const std::string pad(static_cast<std::size_t>(indent) * 2, ' ');
-  const std::string inner(static_cast<std::size_t>(indent + 1) * 2, ' ');
-  if (const auto* o = v.if_object()) {
-    if (o->empty()) {
-      out << "{}";
-      return;
-    }
-    out << "{\n";
-    bool first = true;
-    for (const auto& kv : *o) {
-      if (!first) out << ",\n";
-      first = false;
-      out << inner << json::serialize(json::string(kv.key())) << ": ";
-      pretty(out, kv.value(), indent + 1);
-    }
-    out << '\n' << pad << '}';
-  } else if (const auto* a = v.if_array()) {
-    if (a->empty()) {
-      out << "[]";
-      return;
-    }
-    out << "[\n";
-    bool first = true;
-    for (const auto& e : *a) {
-      if (!first) out << ",\n";
-      first = false;
-      out << inner;
-      pretty(out, e, indent + 1);
-    }
-    out << '\n' << pad << ']';
-  } else {
-    out << json::serialize(v);
-  }
-}
-
 std::optional<json::value> parse_json(std::string_view text) {
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
@@ -207,8 +170,7 @@ void print_full(std::ostream& out, const Entry& e, const std::string& topic) {
     for (std::string line; std::getline(text, line);) {
       out << "  ";
       if (auto parsed = parse_json(line); parsed && (parsed->is_object() || parsed->is_array())) {
-        pretty(out, *parsed, 1);
-        out << '\n';
+        out << json_output::pretty(line, 1) << '\n';
       } else {
         out << line << '\n';
       }
@@ -219,11 +181,10 @@ void print_full(std::ostream& out, const Entry& e, const std::string& topic) {
   out << "headers:\n";
   for (const auto& [k, v] : e.message.headers) out << "  " << k << ": " << tool::one_line(v, 2000) << '\n';
   out << "payload (" << e.message.value.size() << " bytes):\n";
-  if (auto parsed = parse_json(e.message.value)) {
-    pretty(out, *parsed, 0);
-    out << '\n';
+  if (parse_json(e.message.value)) {
+    out << json_output::pretty(e.message.value, 0) << '\n';
   } else {
-    out << e.message.value << '\n';
+    out << core::to_valid_utf8(e.message.value) << '\n';  // for a terminal: U+FFFD for bad bytes
   }
 }
 
