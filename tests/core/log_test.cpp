@@ -1,4 +1,7 @@
 #include "core/log.hpp"
+#include "core/utf8.hpp"
+
+#include <boost/json.hpp>
 
 #include <catch2/catch.hpp>
 #include <unistd.h>
@@ -70,4 +73,24 @@ TEST_CASE("levels and formats parse by name", "[core][log][unit]") {
   CHECK(ib::log::parse_format("json", f));
   CHECK(f == ib::log::Format::json);
   CHECK_FALSE(ib::log::parse_format("xml", f));
+}
+
+TEST_CASE("json lines stay JSON when a field or the message is not UTF-8", "[core][log][utf8][unit]") {
+  const std::string key = "ACME|V\xE9|INV-1";  // Latin-1 'é'
+  const auto out = capture_stderr([&] {
+    ib::log::setup(ib::log::Format::json, ib::log::Level::info);
+    ib::log::info("bad \xFF message", {{"dedup_key", key}, {"status", "204"}});
+  });
+  boost::system::error_code ec;
+  auto v = boost::json::parse(out, ec);
+  REQUIRE_FALSE(ec);
+  const auto& o = v.as_object();
+  CHECK(o.at("msg").as_string() == "bad \xEF\xBF\xBD message");
+  CHECK(o.at("msg_base64").as_string() == "YmFkIP8gbWVzc2FnZQ==");
+  CHECK(o.at("dedup_key").as_string() == "ACME|V\xEF\xBF\xBD|INV-1");
+  std::string back;
+  REQUIRE(ib::core::base64_decode(std::string(o.at("dedup_key_base64").as_string()), back));
+  CHECK(back == key);
+  CHECK(o.at("status").as_string() == "204");
+  CHECK_FALSE(o.contains("status_base64"));
 }

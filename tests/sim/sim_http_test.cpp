@@ -584,6 +584,81 @@ TEST_CASE("sim_http: inspection API: stats, records, reset, faults, limits; reco
   CHECK(c.request("POST", kSet, invoice("I", "1")).status == 412);  // loaded keys are enforced
 }
 
+TEST_CASE("sim_http: decimals are stored exactly: $batch create, GET, records, records file") {
+  Simulator sim(SimOptions{});
+  RawClient c(sim.port());
+  // 29 and 38 significant digits (Edm.Decimal holds up to 38), and texts a double would
+  // rewrite: a trailing zero, an exponent.
+  const std::vector<std::string> amounts = {"12345678901234567890.123456789",
+                                            "1234567890123456789012345678.9012345678", "3908.35", "100.50",
+                                            "-0.000000000000000000000000000001", "1.5E3"};
+  std::vector<std::string> bodies;
+  for (std::size_t i = 0; i < amounts.size(); ++i)
+    bodies.push_back(R"({"VendorAccount":"D","InvoiceNumber":")" + std::to_string(i) + R"(","Amount":)" + amounts[i] + "}");
+  // Each part asks for its record back (Prefer is per request inside a batch).
+  auto batch = batch_of_creates(bodies);
+  for (std::size_t at = 0; (at = batch.find("type=entry\r\n", at)) != std::string::npos;)
+    batch.insert(at += 12, "Prefer: return=representation\r\n");
+  auto r = c.request("POST", kRoot + "/$batch", batch, kBatchHeaders);
+  REQUIRE(r.status == 200);
+  const auto parts = split_batch(r.header("content-type"), r.body);
+  REQUIRE(parts.size() == amounts.size());
+  const auto saved = sim.records_json();
+  const auto in_process = sim.records();
+  REQUIRE(in_process.size() == amounts.size());
+  for (std::size_t i = 0; i < amounts.size(); ++i) {
+    INFO(amounts[i]);
+    const auto exact = "\"Amount\":" + amounts[i];
+    CHECK(parts[i].status == 201);
+    CHECK(parts[i].body.find(exact + ",") != std::string::npos);
+    auto got = c.get(kSet + "(VendorAccount='D',InvoiceNumber='" + std::to_string(i) + "')");
+    REQUIRE(got.status == 200);
+    CHECK(got.body.find(exact + ",") != std::string::npos);
+    CHECK(in_process[i].json.find(exact + ",") != std::string::npos);
+    CHECK(saved.find(exact + ",") != std::string::npos);
+  }
+  // The collection, $filter on the amount (compared as a number) and /_sim/records.
+  auto big = c.get(kSet + "?$filter=Amount%20gt%201000000");
+  REQUIRE(big.status == 200);
+  CHECK(json::parse(big.body).at("value").as_array().size() == 2);
+  CHECK(big.body.find("\"Amount\":" + amounts[0] + ",") != std::string::npos);
+  CHECK(big.body.find("\"Amount\":" + amounts[1] + ",") != std::string::npos);
+  // The records file round trip keeps the text.
+  REQUIRE(c.request("POST", "/_sim/reset").status == 200);
+  REQUIRE(c.request("PUT", "/_sim/records", saved).status == 200);
+  CHECK(c.get("/_sim/records").body == saved);
+  // A JSON batch (OData 4.01) body is an object inside the batch document: same rule.
+  const std::string json_batch = R"({"requests":[{"id":"1","method":"POST","url":"VendorInvoices",)"
+                                 R"("headers":{"Content-Type":"application/json","Prefer":"return=representation"},)"
+                                 R"("body":{"VendorAccount":"J","InvoiceNumber":"1","Amount":)" + amounts[1] + "}}]}";
+  auto jr = c.request("POST", kRoot + "/$batch", json_batch, {{"Content-Type", "application/json"}});
+  REQUIRE(jr.status == 200);
+  CHECK(jr.body.find("\"Amount\":" + amounts[1] + ",") != std::string::npos);
+  auto jgot = c.get(kSet + "(VendorAccount='J',InvoiceNumber='1')");
+  CHECK(jgot.body.find("\"Amount\":" + amounts[1] + ",") != std::string::npos);
+  // The raw-number marker is internal: a client cannot send one.
+  CHECK(c.request("POST", kSet, "{\"VendorAccount\":\"M\",\"InvoiceNumber\":\"1\",\"Amount\":{\"\\u0001ib-raw-number\":\"1\"}}")
+            .status == 400);
+}
+
+TEST_CASE("sim_http: answers stay JSON when the URL's key is not UTF-8") {
+  Simulator sim(SimOptions{});
+  RawClient c(sim.port());
+  auto get = c.get(kSet + "(VendorAccount='M%FCller',InvoiceNumber='1')");  // Latin-1 'ü'
+  CHECK(get.status == 404);
+  boost::system::error_code ec;
+  auto err = json::parse(get.body, ec);
+  REQUIRE_FALSE(ec);
+  CHECK(std::string(err.at("error").at("message").as_string()).find("M\xEF\xBF\xBDller") != std::string::npos);
+  auto upsert = c.request("PATCH", kSet + "(VendorAccount='M%FCller',InvoiceNumber='1')", R"({"Amount":1})");
+  CHECK(upsert.status == 400);
+  json::parse(upsert.body, ec);
+  CHECK_FALSE(ec);
+  CHECK(sim.stats().records == 0);
+  json::parse(c.get("/_sim/records").body, ec);
+  CHECK_FALSE(ec);
+}
+
 TEST_CASE("sim_http: Expect: 100-continue is answered; a body over max_body_bytes is a 413") {
   SimOptions o;
   o.max_body_bytes = 4096;

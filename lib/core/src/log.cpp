@@ -1,5 +1,7 @@
 #include "core/log.hpp"
 
+#include "core/utf8.hpp"
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -68,13 +70,17 @@ public:
     const auto level = spdlog::level::to_string_view(msg.level);
     std::string line;
     if (format_ == Format::json) {
+      // A value that is not UTF-8 is written repaired, plus its exact bytes in base64 in
+      // `<name>_base64`: the line stays JSON and nothing is lost.
       std::string fields;
-      const auto text = split_fields(payload, [&](std::string_view n, std::string_view v) {
-        fields += ",\"" + json_escape(n) + "\":\"" + json_escape(v) + "\"";
-      });
+      const auto member = [](std::string_view n, std::string_view v) {
+        std::string m = ",\"" + json_escape(n) + "\":\"" + json_escape(v) + "\"";
+        if (!core::is_valid_utf8(v)) m += ",\"" + json_escape(n) + "_base64\":\"" + core::base64_encode(v) + "\"";
+        return m;
+      };
+      const auto text = split_fields(payload, [&](std::string_view n, std::string_view v) { fields += member(n, v); });
       line = "{\"ts\":\"" + timestamp(msg.time) + "\",\"level\":\"" +
-             std::string(level.data(), level.size()) + "\",\"msg\":\"" + json_escape(text) + "\"" +
-             fields + "}\n";
+             std::string(level.data(), level.size()) + "\"" + member("msg", text) + fields + "}\n";
     } else {
       std::string fields;
       const auto text = split_fields(payload, [&](std::string_view n, std::string_view v) {
@@ -157,50 +163,29 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
 }
 
 std::string json_escape(std::string_view s) {
+  const auto text = core::to_valid_utf8(s);
   std::string out;
-  out.reserve(s.size() + 8);
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-          } else {
-            out += static_cast<char>(c);
-          }
-      }
-      ++i;
-      continue;
-    }
-    // Validate one UTF-8 sequence; copy it whole or replace the bad byte.
-    std::size_t len = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
-                                                   : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-    bool ok = len != 0 && i + len <= s.size();
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-    }
-    if (ok && len == 3) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
-    } else if (ok && len == 4) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
-    }
-    if (ok) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += "\\ufffd";
-      ++i;
+  out.reserve(text.size() + 8);
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else if (std::string_view(text).substr(i, 3) == kReplacement) {
+          out += "\\ufffd";  // visible as an escape: the line's bytes were not UTF-8 here
+          i += 2;
+        } else {
+          out += static_cast<char>(c);
+        }
     }
   }
   return out;

@@ -169,7 +169,7 @@ std::optional<Response> parse_json_requests(std::string_view body, std::size_t m
     return error_response(400, "0x80048d19", "Malformed JSON batch: " + why);
   };
   boost::system::error_code ec;
-  auto doc = json::parse(body, ec);
+  auto doc = parse_exact(body, ec);  // a request body's decimals keep their text
   if (ec) return bad(ec.message());
   if (!doc.is_object() || !doc.get_object().contains("requests") || !doc.at("requests").is_array())
     return bad("expected {\"requests\":[...]}");
@@ -236,7 +236,7 @@ json::object response_json(const std::string& id, const std::string& group, cons
   ro["headers"] = std::move(hs);
   if (!res.body.empty()) {
     boost::system::error_code pec;
-    auto bv = json::parse(res.body, pec);
+    auto bv = parse_exact(res.body, pec);
     ro["body"] = pec ? json::value(json::string(res.body)) : std::move(bv);
   }
   return ro;

@@ -1,5 +1,7 @@
 #include "message.hpp"
 
+#include "core/utf8.hpp"
+
 #include <boost/json.hpp>
 
 namespace ib::sim {
@@ -7,7 +9,9 @@ namespace ib::sim {
 namespace json = boost::json;
 
 Response error_response(int status, std::string_view code, std::string_view message) {
-  json::object err{{"code", code}, {"message", message}};
+  // Messages quote request text (percent-decoded URL segments, keys): the answer stays
+  // JSON even when those bytes are not UTF-8.
+  json::object err{{"code", code}, {"message", core::to_valid_utf8(message)}};
   return json_response(status, json::serialize(json::object{{"error", std::move(err)}}));
 }
 

@@ -5,6 +5,8 @@
 #include "seeded_random.hpp"
 #include "text.hpp"
 
+#include "core/utf8.hpp"
+
 #include <boost/json.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -150,7 +152,7 @@ std::optional<Response> RecordStore::validate(const EntitySet& set, const json::
     const char* want = "";
     switch (it->second) {
       case PropertyType::String: ok = v.is_string(); want = "a string"; break;
-      case PropertyType::Decimal: ok = v.is_number(); want = "a decimal number"; break;
+      case PropertyType::Decimal: ok = v.is_number() || is_raw_number(v); want = "a decimal number"; break;
       case PropertyType::Integer: ok = v.is_int64() || v.is_uint64(); want = "an integer"; break;
       case PropertyType::Boolean: ok = v.is_bool(); want = "true or false"; break;
       case PropertyType::Date: ok = v.is_string() && is_date(v.get_string()); want = "a date YYYY-MM-DD"; break;
@@ -173,8 +175,8 @@ std::optional<Response> RecordStore::validate(const EntitySet& set, const json::
 std::optional<Response> RecordStore::parse_body(const EntitySet& set, std::string_view body,
                                                 json::object& out) const {
   boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  if (ec || !v.is_object())
+  auto v = parse_exact(body, ec);  // decimals keep their text: D365 stores them exactly
+  if (ec || !v.is_object() || is_raw_number(v))
     return error_response(400, "0x80048d19",
                           "Error identified in Payload provided by the user for Entity :'" +
                               set.opt.name + "': the body must be a JSON object" +
@@ -418,9 +420,14 @@ Response RecordStore::execute(std::string_view method, std::string_view path,
       return update(*set, *rec, obj, representation);
     }
     if (if_match) return absent();
-    // Upsert create: the URL's key wins over the body's.
-    for (std::size_t i = 0; i < key_values.size(); ++i)
+    // Upsert create: the URL's key wins over the body's. A record holds UTF-8 only (its
+    // answers are JSON), and a percent-decoded URL need not be.
+    for (std::size_t i = 0; i < key_values.size(); ++i) {
+      if (!core::is_valid_utf8(key_values[i]))
+        return error_response(400, "0x80060888",
+                              "The key value of '" + set->opt.key_properties[i] + "' is not UTF-8.");
       obj[set->opt.key_properties[i]] = key_values[i];
+    }
     return insert(*set, std::move(obj), by_id, representation, true);
   }
   if (method == "DELETE") {
@@ -447,8 +454,12 @@ Response RecordStore::collection(const EntitySet& set, const QueryOptions& q) co
             id_value = json::string(r->id);
             return &id_value;
           }
+          thread_local json::value number_value;
           auto it = r->props.find(prop);
-          return it == r->props.end() ? &null_value : &it->value();
+          if (it == r->props.end()) return &null_value;
+          if (!is_raw_number(it->value())) return &it->value();
+          number_value = numeric_view(it->value());  // compared as a double
+          return &number_value;
         }))
       continue;
     hits.push_back(r);
@@ -488,8 +499,8 @@ std::string RecordStore::records_json() const {
 
 void RecordStore::load_records_json(std::string_view text) {
   boost::system::error_code ec;
-  auto doc = json::parse(text, ec);
-  if (ec || !doc.is_object()) throw std::invalid_argument("records: expected a JSON object {\"<EntitySet>\":[...]}");
+  auto doc = parse_exact(text, ec);
+  if (ec || !doc.is_object() || is_raw_number(doc)) throw std::invalid_argument("records: expected a JSON object {\"<EntitySet>\":[...]}");
   for (auto& set : sets_) {
     set->by_id.clear();
     set->by_key.clear();

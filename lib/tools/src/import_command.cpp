@@ -70,28 +70,6 @@ std::string ImportSummary::to_line() const {
          (stopped.empty() ? "" : ", unsettled " + std::to_string(unsettled) + " (stopped: " + stopped + ")");
 }
 
-std::string ImportReject::to_json() const {
-  boost::json::object o;
-  o["line"] = line;
-  o["reason"] = reason;
-  o["status"] = status;
-  o["error"] = error;
-  boost::system::error_code ec;
-  boost::json::parse(invoice, ec);
-  if (!ec) {
-    // Embed the line's own text: it is valid JSON (and UTF-8), and re-serializing it would
-    // rewrite numbers through a double (3908.35 -> 3.90835E3).
-    auto out = boost::json::serialize(o);
-    out.pop_back();  // '}'
-    out += ",\"invoice\":";
-    out += invoice;
-    out += '}';
-    return out;
-  }
-  o["invoice"] = invoice;  // Boost.JSON escapes it; invalid UTF-8 bytes pass through as is
-  return boost::json::serialize(o);
-}
-
 namespace {
 
 constexpr const char* kLineHeader = "ib-import-line";

@@ -4,7 +4,10 @@
 #include "kafka/headers.hpp"
 #include "kafka/rdkafka_producer.hpp"
 #include "kafka/topic_reader.hpp"
+#include "json_output.hpp"
 #include "tool_support.hpp"
+
+#include "core/utf8.hpp"
 
 #include <boost/json.hpp>
 
@@ -44,6 +47,18 @@ struct Entry {
   }
 };
 
+Entry make_entry(kafka::Message m) {
+  Entry e;
+  auto info = kafka::decode_review(m.headers);
+  if (info) {
+    e.info = std::move(*info);
+  } else {
+    e.header_error = info.error().message;
+  }
+  e.message = std::move(m);
+  return e;
+}
+
 std::optional<std::pair<std::int32_t, std::int64_t>> parse_id(std::string_view id) {
   const auto colon = id.find(':');
   if (colon == std::string_view::npos) return std::nullopt;
@@ -67,43 +82,6 @@ core::Clock::TimePoint from_ms(std::int64_t ms) {
   return core::Clock::TimePoint(std::chrono::milliseconds(ms));
 }
 
-// JSON with two-space indentation (Boost 1.81 has no pretty printer).
-void pretty(std::ostream& out, const json::value& v, int indent) {
-  const std::string pad(static_cast<std::size_t>(indent) * 2, ' ');
-  const std::string inner(static_cast<std::size_t>(indent + 1) * 2, ' ');
-  if (const auto* o = v.if_object()) {
-    if (o->empty()) {
-      out << "{}";
-      return;
-    }
-    out << "{\n";
-    bool first = true;
-    for (const auto& kv : *o) {
-      if (!first) out << ",\n";
-      first = false;
-      out << inner << json::serialize(json::string(kv.key())) << ": ";
-      pretty(out, kv.value(), indent + 1);
-    }
-    out << '\n' << pad << '}';
-  } else if (const auto* a = v.if_array()) {
-    if (a->empty()) {
-      out << "[]";
-      return;
-    }
-    out << "[\n";
-    bool first = true;
-    for (const auto& e : *a) {
-      if (!first) out << ",\n";
-      first = false;
-      out << inner;
-      pretty(out, e, indent + 1);
-    }
-    out << '\n' << pad << ']';
-  } else {
-    out << json::serialize(v);
-  }
-}
-
 std::optional<json::value> parse_json(std::string_view text) {
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
@@ -111,42 +89,46 @@ std::optional<json::value> parse_json(std::string_view text) {
   return v;
 }
 
-json::object entry_json(const Entry& e, bool full) {
+// One entry as one line of JSON. Every byte string from the topic (key, errors, headers,
+// payload) goes through json_output: valid JSON whatever the bytes, exact bytes in a
+// `_base64` sibling when they are not UTF-8, a JSON payload embedded as it is.
+std::string entry_json(const Entry& e, bool full) {
   json::object o;
   o["id"] = e.id();
   o["partition"] = e.message.partition;
   o["offset"] = e.message.offset;
-  o["key"] = e.message.key;
+  json_output::put_text(o, "key", e.message.key);
   o["reason"] = e.reason();
   if (e.message.timestamp_ms >= 0) o["timestamp"] = tool::iso_utc(from_ms(e.message.timestamp_ms));
   if (e.info) {
     o["d365_status"] = e.info->d365_status;
-    o["d365_error"] = e.info->d365_error;
+    json_output::put_text(o, "d365_error", e.info->d365_error);
     o["replay_count"] = e.info->replay_count;
-    o["origin"] = origin_text(e.info->origin);
+    json_output::put_text(o, "origin", origin_text(e.info->origin));
     o["sends"] = e.sends();
     if (e.info->retry) {
       json::object r;
       r["attempt"] = e.info->retry->attempt;
       r["due"] = tool::iso_utc(from_ms(e.info->retry->due_ms));
       r["last_status"] = e.info->retry->last_status;
-      r["last_error"] = e.info->retry->last_error;
+      json_output::put_text(r, "last_error", e.info->retry->last_error);
       o["retry"] = std::move(r);
     }
   } else {
-    o["header_error"] = e.header_error;
+    json_output::put_text(o, "header_error", e.header_error);
   }
-  if (full) {
-    json::array headers;
-    for (const auto& [k, v] : e.message.headers) headers.push_back(json::array{json::string(k), json::string(v)});
-    o["headers"] = std::move(headers);
-    if (auto parsed = parse_json(e.message.value)) {
-      o["payload"] = std::move(*parsed);
-    } else {
-      o["payload"] = e.message.value;
-    }
+  if (!full) return json::serialize(o);
+  json::array headers, headers_base64;
+  bool all_utf8 = true;
+  for (const auto& [k, v] : e.message.headers) {
+    headers.push_back(json::array{json::string(core::to_valid_utf8(k)), json::string(core::to_valid_utf8(v))});
+    headers_base64.push_back(json::array{json::string(core::base64_encode(k)), json::string(core::base64_encode(v))});
+    all_utf8 = all_utf8 && core::is_valid_utf8(k) && core::is_valid_utf8(v);
   }
-  return o;
+  o["headers"] = std::move(headers);
+  // Same order as `headers`, [name, value] each in base64; only when one is not UTF-8.
+  if (!all_utf8) o["headers_base64"] = std::move(headers_base64);
+  return json_output::serialize_with_json(std::move(o), "payload", e.message.value);
 }
 
 void print_line(std::ostream& out, const Entry& e) {
@@ -188,8 +170,7 @@ void print_full(std::ostream& out, const Entry& e, const std::string& topic) {
     for (std::string line; std::getline(text, line);) {
       out << "  ";
       if (auto parsed = parse_json(line); parsed && (parsed->is_object() || parsed->is_array())) {
-        pretty(out, *parsed, 1);
-        out << '\n';
+        out << json_output::pretty(line, 1) << '\n';
       } else {
         out << line << '\n';
       }
@@ -200,11 +181,10 @@ void print_full(std::ostream& out, const Entry& e, const std::string& topic) {
   out << "headers:\n";
   for (const auto& [k, v] : e.message.headers) out << "  " << k << ": " << tool::one_line(v, 2000) << '\n';
   out << "payload (" << e.message.value.size() << " bytes):\n";
-  if (auto parsed = parse_json(e.message.value)) {
-    pretty(out, *parsed, 0);
-    out << '\n';
+  if (parse_json(e.message.value)) {
+    out << json_output::pretty(e.message.value, 0) << '\n';
   } else {
-    out << e.message.value << '\n';
+    out << core::to_valid_utf8(e.message.value) << '\n';  // for a terminal: U+FFFD for bad bytes
   }
 }
 
@@ -339,6 +319,10 @@ int replay(const app::DaemonConfig& config, const std::vector<const Entry*>& sel
 
 }  // namespace
 
+std::string review_entry_json(const kafka::Message& message, bool full) {
+  return entry_json(make_entry(message), full);
+}
+
 int run_review_command(const app::DaemonConfig& config, const ReviewOptions& options,
                        const d365::InvoiceCodec* codec, core::Clock& clock, std::ostream& out,
                        std::ostream& err) {
@@ -391,23 +375,13 @@ int run_review_command(const app::DaemonConfig& config, const ReviewOptions& opt
   }
   std::vector<Entry> entries;
   entries.reserve(messages->size());
-  for (auto& m : *messages) {
-    Entry e;
-    auto info = kafka::decode_review(m.headers);
-    if (info) {
-      e.info = std::move(*info);
-    } else {
-      e.header_error = info.error().message;
-    }
-    e.message = std::move(m);
-    entries.push_back(std::move(e));
-  }
+  for (auto& m : *messages) entries.push_back(make_entry(std::move(m)));
 
   if (options.action == Action::show) {
     for (const auto& e : entries) {
       if (e.message.partition != show_id->first || e.message.offset != show_id->second) continue;
       if (options.json) {
-        out << json::serialize(entry_json(e, true)) << '\n';
+        out << entry_json(e, true) << '\n';
       } else {
         print_full(out, e, config.topics.review);
       }
@@ -424,7 +398,7 @@ int run_review_command(const app::DaemonConfig& config, const ReviewOptions& opt
   if (options.action == Action::list) {
     for (const auto* e : selected) {
       if (options.json) {
-        out << json::serialize(entry_json(*e, false)) << '\n';
+        out << entry_json(*e, false) << '\n';
       } else {
         print_line(out, *e);
       }

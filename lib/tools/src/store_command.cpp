@@ -1,5 +1,6 @@
 #include "tools/store_command.hpp"
 
+#include "json_output.hpp"
 #include "tool_support.hpp"
 
 #include <boost/json.hpp>
@@ -15,11 +16,11 @@ namespace json = boost::json;
 
 json::object entry_json(std::string_view key, const dedup::Entry& e, std::chrono::milliseconds ttl) {
   json::object o;
-  o["key"] = key;
+  json_output::put_text(o, "key", key);  // keys are bytes: _base64 when not UTF-8
   o["state"] = core::to_string(e.state);
   o["fingerprint"] = tool::printable_or_hex(e.fingerprint);
   o["attempt"] = e.attempt;
-  o["record_id"] = e.record_id;
+  json_output::put_text(o, "record_id", e.record_id);
   o["state_since"] = tool::iso_utc(e.state_since);
   o["first_seen"] = tool::iso_utc(e.first_seen);
   o["last_seen"] = tool::iso_utc(e.last_seen);
@@ -55,7 +56,7 @@ int stats(dedup::DedupStore& store, const dedup::DedupConfig& config, bool as_js
   const auto ttl_s = std::chrono::duration_cast<std::chrono::seconds>(config.ttl).count();
   if (as_json) {
     json::object o;
-    o["path"] = config.path.string();
+    json_output::put_text(o, "path", config.path.string());
     o["estimated_keys"] = s->estimated_keys;
     o["disk_bytes"] = s->disk_bytes;
     o["memtable_bytes"] = s->memtable_bytes;
@@ -96,7 +97,11 @@ int list(dedup::DedupStore& store, const dedup::DedupConfig& config, const Store
     }
     json::object o;
     o["rows"] = std::move(rows);
-    o["next_start"] = page->next_start ? json::value(*page->next_start) : json::value(nullptr);
+    if (page->next_start) {
+      json_output::put_text(o, "next_start", *page->next_start);
+    } else {
+      o["next_start"] = nullptr;
+    }
     out << json::serialize(o) << '\n';
     return kToolOk;
   }
@@ -160,7 +165,7 @@ int run_store_command(const dedup::DedupConfig& config, const StoreOptions& opti
       }
       if (options.json) {
         json::object o;
-        o["key"] = options.key;
+        json_output::put_text(o, "key", options.key);
         o["forgotten"] = *forgot;
         out << json::serialize(o) << '\n';
       } else if (*forgot) {

@@ -1,5 +1,7 @@
 #include "tool_support.hpp"
 
+#include "core/utf8.hpp"
+
 #include "config/config_source.hpp"
 #include "dedup/rocksdb_dedup_store.hpp"
 
@@ -42,7 +44,8 @@ std::string printable_or_hex(std::string_view bytes) {
   return std::string(bytes);
 }
 
-std::string one_line(std::string_view text, std::size_t max) {
+std::string one_line(std::string_view raw, std::size_t max) {
+  const auto text = core::to_valid_utf8(raw);  // a terminal shows U+FFFD for bytes that are not UTF-8
   std::string out;
   for (const char c : text) {
     if (out.size() >= max) {

@@ -23,7 +23,8 @@ std::string hex(std::string_view bytes);
 /// The bytes as they are when all are printable ASCII (the daemon's fingerprints are hex
 /// text already), else their hex.
 std::string printable_or_hex(std::string_view bytes);
-/// Text safe for one terminal line: control bytes as `?`, cut to `max` bytes with `...`.
+/// Text safe for one terminal line: control bytes as `?`, U+FFFD for each ill-formed UTF-8
+/// sequence, cut to `max` bytes with `...`.
 std::string one_line(std::string_view text, std::size_t max);
 
 /// Loads `path` with environment overrides, reading every key the daemon knows (so none

@@ -44,7 +44,9 @@ inline void error(std::string_view msg, std::initializer_list<Field> f = {}) noe
   write(Level::error, msg, f);
 }
 
-/// Escapes `s` for a JSON string (without the quotes); invalid UTF-8 bytes become \ufffd.
+/// Escapes `s` for a JSON string (without the quotes); each ill-formed UTF-8 sequence
+/// becomes `\ufffd` (see core::to_valid_utf8). JSON log lines add `<field>_base64` with the
+/// exact bytes of a field (or `msg`) that was not UTF-8.
 std::string json_escape(std::string_view s);
 
 }  // namespace ib::log

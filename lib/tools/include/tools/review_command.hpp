@@ -4,6 +4,7 @@
 #include "tools/store_command.hpp"  // the kTool* exit statuses
 #include "core/clock.hpp"
 #include "d365/invoice_codec.hpp"
+#include "kafka/message.hpp"
 
 #include <chrono>
 #include <iosfwd>
@@ -55,6 +56,14 @@ struct ReviewOptions {
 int run_review_command(const app::DaemonConfig& config, const ReviewOptions& options,
                        const d365::InvoiceCodec* codec, core::Clock& clock, std::ostream& out,
                        std::ostream& err);
+
+/// One review-topic message as `review list --json` (`full` false) or `review show --json`
+/// (`full` true: headers and payload too) prints it: one line of valid JSON whatever the
+/// bytes. A byte string that is not UTF-8 is written with U+FFFD for each ill-formed
+/// sequence plus its exact bytes in base64 in `<field>_base64` (`headers_base64` holds
+/// every header's [name, value] in base64 when one is not UTF-8); a JSON payload is embedded
+/// as it is (numbers keep their text), any other payload is a string.
+std::string review_entry_json(const kafka::Message& message, bool full);
 
 /// The command line: loads `config_path` with environment overrides (checks the `kafka:`
 /// and `dedup:` sections; kToolUsage on problems), builds the invoice codec from the `d365:`
