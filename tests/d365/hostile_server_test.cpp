@@ -4,6 +4,7 @@
 // values. Every case asserts the answer class of every invoice of the batch.
 #include "d365/batch_client.hpp"
 #include "http/beast_transport.hpp"
+#include "testing/fake_d365.hpp"
 #include "testing/run_coro.hpp"
 #include "testing/scripted_http_server.hpp"
 
@@ -16,6 +17,7 @@ namespace asio = boost::asio;
 using namespace ib;
 using namespace std::chrono_literals;
 using ib::core::AnswerClass;
+using ib::testing::writes;
 using ib::testing::RawReply;
 using ib::testing::ScriptedHttpServer;
 using ib::testing::http_reply;
@@ -60,16 +62,6 @@ RawReply json_reply(const std::vector<std::string>& parts) {
   for (std::size_t i = 0; i < parts.size(); ++i) body += (i ? "," : "") + parts[i];
   body += "]}";
   return http_reply(200, {{"Content-Type", "application/json; odata.metadata=minimal"}}, body);
-}
-
-std::vector<odata::EntityWrite> writes(int n) {
-  std::vector<odata::EntityWrite> out;
-  for (int i = 0; i < n; ++i) {
-    const auto number = "INV-" + std::to_string(i + 1);
-    out.push_back({"VendorInvoices", {{"VendorAccount", "V1"}, {"InvoiceNumber", number}},
-                   R"({"VendorAccount":"V1","InvoiceNumber":")" + number + R"(","Amount":10})"});
-  }
-  return out;
 }
 
 struct Options {

@@ -6,6 +6,7 @@
 #include "d365/d365_transport.hpp"
 #include "http/beast_transport.hpp"
 #include "sim/simulator.hpp"
+#include "testing/fake_d365.hpp"
 #include "testing/run_coro.hpp"
 #include "testing/scripted_http_server.hpp"
 #include "testing/temp_dir.hpp"
@@ -17,18 +18,9 @@
 namespace asio = boost::asio;
 using namespace ib;
 using ib::core::AnswerClass;
+using ib::testing::writes;
 
 namespace {
-
-std::vector<odata::EntityWrite> writes(int n) {
-  std::vector<odata::EntityWrite> out;
-  for (int i = 0; i < n; ++i) {
-    const auto number = "INV-" + std::to_string(i + 1);
-    out.push_back({"VendorInvoices", {{"VendorAccount", "V1"}, {"InvoiceNumber", number}},
-                   R"({"VendorAccount":"V1","InvoiceNumber":")" + number + R"(","Amount":10})"});
-  }
-  return out;
-}
 
 sim::SimOptions tls_sim(const std::filesystem::path& cert, const std::filesystem::path& key) {
   sim::SimOptions o;

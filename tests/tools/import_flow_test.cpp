@@ -30,11 +30,11 @@ const ib::testing::PipeCodec codec;
 
 tools::ImportSettings settings() {
   tools::ImportSettings s;
-  s.batch.max_items = 3;
-  s.aimd.max_in_flight = 2;
-  s.backoff.initial = std::chrono::milliseconds(0);
-  s.backoff.jitter = 0;
-  s.backoff.max_attempts = 4;
+  s.pipeline.batch.max_items = 3;
+  s.pipeline.aimd.max_in_flight = 2;
+  s.pipeline.backoff.initial = std::chrono::milliseconds(0);
+  s.pipeline.backoff.jitter = 0;
+  s.pipeline.backoff.max_attempts = 4;
   s.seed = 1;
   return s;
 }
@@ -154,7 +154,7 @@ TEST_CASE("import flow: an invoice throttled forever is a transient failure per 
   ScriptedSender sender;
   sender.script["A"] = {answer(AnswerClass::throttled, 429)};
   auto s = settings();
-  s.max_throttled_resends = 5;
+  s.pipeline.max_throttled_resends = 5;
   auto r = run("A|1\nB|1\n", sender, s);
   // Each of the 4 attempts: the first send and 5 resends, the 6th throttle ends the attempt.
   CHECK(sender.sends["A"] == 6 * 4);
@@ -173,7 +173,7 @@ TEST_CASE("import flow: an invoice a server never answers is resent max_resends 
   ScriptedSender sender;
   sender.script["A"] = {answer(AnswerClass::not_processed, 0, "no response part")};
   auto s = settings();
-  s.max_resends = 2;
+  s.pipeline.max_resends = 2;
   auto r = run("A|1\nB|1\nC|1\n", sender, s);
   CHECK(sender.sends["A"] == 3 * 4);  // never 1,001 sends: 1 + 2 resends per attempt
   CHECK(sender.sends["B"] == 1);
@@ -191,10 +191,10 @@ TEST_CASE("import flow: a stop request settles what is in flight and writes ever
   ScriptedSender sender;
   sender.script["B"] = {answer(AnswerClass::transient, 503, "busy")};
   auto s = settings();
-  s.batch.max_items = 2;
-  s.aimd.max_in_flight = 1;
-  s.backoff.initial = std::chrono::hours(1);
-  s.backoff.max_delay = std::chrono::hours(1);
+  s.pipeline.batch.max_items = 2;
+  s.pipeline.aimd.max_in_flight = 1;
+  s.pipeline.backoff.initial = std::chrono::hours(1);
+  s.pipeline.backoff.max_delay = std::chrono::hours(1);
   sender.slow = {"A"};
   // The stop comes while the first batch is in flight; then its answer is let through.
   s.stop_requested = [&] {
@@ -221,8 +221,8 @@ TEST_CASE("import flow: the deadline stops the import like a signal") {
   ScriptedSender sender;
   sender.script["A"] = {answer(AnswerClass::transient, 503, "busy")};
   auto s = settings();
-  s.backoff.initial = std::chrono::hours(1);
-  s.backoff.max_delay = std::chrono::hours(1);
+  s.pipeline.backoff.initial = std::chrono::hours(1);
+  s.pipeline.backoff.max_delay = std::chrono::hours(1);
   s.deadline = std::chrono::milliseconds(300);
   auto r = run("A|1\nB|1\n", sender, s);
   CHECK(r.summary.imported == 1);

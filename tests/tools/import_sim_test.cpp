@@ -77,11 +77,11 @@ d365::D365Config d365_config(const sim::Simulator& sim, odata::BatchFormat forma
 
 tools::ImportSettings fast_settings() {
   tools::ImportSettings s;
-  s.batch.max_items = 100;
-  s.aimd.max_in_flight = 4;
-  s.backoff.initial = std::chrono::milliseconds(5);
-  s.backoff.max_delay = std::chrono::milliseconds(40);
-  s.backoff.max_attempts = 10;
+  s.pipeline.batch.max_items = 100;
+  s.pipeline.aimd.max_in_flight = 4;
+  s.pipeline.backoff.initial = std::chrono::milliseconds(5);
+  s.pipeline.backoff.max_delay = std::chrono::milliseconds(40);
+  s.pipeline.backoff.max_attempts = 10;
   s.seed = 7;
   return s;
 }
@@ -98,7 +98,7 @@ Run run_import(const d365::D365Config& config, const std::string& input, tools::
   asio::io_context io;
   d365::EntityInvoiceCodec codec(config.invoice, config.key, config.mapping);
   auto transport = d365::make_d365_transport(io.get_executor(), config, env);
-  d365::BatchClient sender(transport, config.batch_client_config(settings.batch.max_items));
+  d365::BatchClient sender(transport, config.batch_client_config(settings.pipeline.batch.max_items));
   std::istringstream stream(input);
   auto sink = [&](const tools::ImportReject& r) { out.rejects.push_back(r); };
   std::optional<tools::ImportSummary> summary;
@@ -208,7 +208,7 @@ TEST_CASE("import: permanent errors and exhausted retries go to the rejects with
   down.faults.error_statuses = {503};
   sim::Simulator broken(down);
   auto settings = fast_settings();
-  settings.backoff.max_attempts = 3;
+  settings.pipeline.backoff.max_attempts = 3;
   auto failed = run_import(d365_config(broken, odata::BatchFormat::multipart, true), invoice_line(1, "1") + "\n",
                            settings);
   CHECK(failed.summary.failed == 1);

@@ -114,8 +114,8 @@ private:
   std::int64_t next_offset_ = 0;
 };
 
-/// The sender as `import` sees it: every throttle wait capped at `max_wait` (said once per
-/// throttle episode), every call and answer counted for the summary.
+/// The sender as `import` sees it: every throttle wait capped at `max_wait` (said for each
+/// answered batch whose wait it capped), every call and answer counted for the summary.
 class CountingSender final : public d365::Sender {
 public:
   CountingSender(d365::Sender& inner, ImportSummary& summary, std::chrono::milliseconds max_wait,
@@ -267,14 +267,9 @@ asio::awaitable<ImportSummary> run_import(std::istream& input, const d365::Invoi
       });
   CountingSender counting(sender, summary, settings.max_wait, settings.notice);
 
-  pipeline::PipelineConfig config;
-  config.batch = settings.batch;
-  config.aimd = settings.aimd;
-  config.backoff = settings.backoff;
+  pipeline::PipelineConfig config = settings.pipeline;
   config.retry_topic = kRetryTopic;
   config.review_topic = kReviewTopic;
-  config.max_resends = settings.max_resends;
-  config.max_throttled_resends = settings.max_throttled_resends;
   std::string fatal;
   pipeline::PipelineEvents events;
   events.done = [&](const pipeline::InMessage& m, core::Outcome outcome) {
@@ -404,11 +399,8 @@ int import_command(const ImportOptions& options) {
   }
 
   ImportSettings settings;
-  settings.batch = config.pipeline.batch;
-  settings.aimd = config.pipeline.aimd;
-  settings.backoff = config.pipeline.backoff;
-  settings.max_resends = config.pipeline.max_resends;
-  settings.max_throttled_resends = options.max_throttled_resends;
+  settings.pipeline = config.pipeline;
+  settings.pipeline.max_throttled_resends = options.max_throttled_resends;
   settings.max_wait = options.max_wait;
   settings.deadline = options.deadline;
   const bool tty = ::isatty(STDERR_FILENO) == 1;

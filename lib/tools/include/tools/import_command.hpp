@@ -1,11 +1,9 @@
 #pragma once
 
-#include "batch/aimd_limiter.hpp"
-#include "batch/batcher.hpp"
 #include "core/error.hpp"
 #include "d365/invoice_codec.hpp"
 #include "d365/sender.hpp"
-#include "retry/backoff.hpp"
+#include "pipeline/pipeline.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -53,20 +51,24 @@ struct ImportReject {
   std::string to_json() const;
 };
 
-/// How `import` sends (from the config's `batch.`, `send.` and `retry.` keys, and the
-/// command line).
+/// import's bound on resends of one invoice per attempt after throttling (`--max-throttled`);
+/// the daemon has none (PipelineConfig::max_throttled_resends = 0).
+inline constexpr int kImportMaxThrottledResends = 5;
+
+/// One line for the operator (a capped throttle wait).
+using ImportNotice = std::function<void(const std::string&)>;
+
+/// How `import` sends: the daemon's pipeline settings (the config's `batch.`, `send.` and
+/// `retry.` keys), and what only import has (the command line).
 struct ImportSettings {
-  batch::BatcherConfig batch;
-  batch::AimdConfig aimd;
-  /// Transient failures: max_attempts total sends per invoice (4 = 3 retries), delays 1 s, 2 s, 4 s.
-  retry::BackoffConfig backoff;
-  /// Resends of one invoice within one attempt after D365 left it without an answer of its
-  /// own (`retry.max_resends`), each after the retry schedule's delay; then it is a
-  /// transient failure (an attempt).
-  int max_resends = 5;
-  /// Resends of one invoice within one attempt after throttling (`--max-throttled`); then
-  /// it is a transient failure. The daemon has no such bound.
-  int max_throttled_resends = 5;
+  /// Batching, AIMD, the retry schedule (transient failures: `retry.max_attempts` sends
+  /// per invoice, delays 1 s, 2 s, 4 s) and `retry.max_resends` (resends after no answer of
+  /// its own, each after the retry schedule's delay). Its topics are import's own.
+  pipeline::PipelineConfig pipeline = [] {
+    pipeline::PipelineConfig c;
+    c.max_throttled_resends = kImportMaxThrottledResends;
+    return c;
+  }();
   /// No throttle pause is longer than this (`--max-wait`); a longer Retry-After is said.
   std::chrono::milliseconds max_wait{std::chrono::seconds(60)};
   /// Stop after this long (`--deadline`; 0 = none): in-flight batches are settled, the
@@ -75,14 +77,12 @@ struct ImportSettings {
   /// Polled while sending: a non-empty reason (e.g. "SIGTERM received") stops the import
   /// as the deadline does.
   std::function<std::string()> stop_requested;
-  /// One line for the operator (a capped throttle wait).
-  std::function<void(const std::string&)> notice;
+  ImportNotice notice;
   /// Progress callback period.
   std::chrono::milliseconds progress_interval{1000};
   std::uint64_t seed = 0;  ///< backoff jitter; 0 = random
 };
 
-using ImportNotice = std::function<void(const std::string&)>;
 using ImportRejectSink = std::function<void(const ImportReject&)>;
 /// Called every progress_interval while sending and once at the end (`final`).
 using ImportProgress = std::function<void(const ImportSummary&, std::size_t to_send, bool final)>;
@@ -113,7 +113,7 @@ struct ImportOptions {
   /// `--max-wait`: the longest throttle pause import accepts.
   std::chrono::milliseconds max_wait{std::chrono::seconds(60)};
   /// `--max-throttled`: resends of one invoice per attempt after throttling.
-  int max_throttled_resends = 5;
+  int max_throttled_resends = kImportMaxThrottledResends;
 };
 
 /// `invoice-bridge import`: loads the config (the `d365:`, `batch:`, `send:`, `retry:`

@@ -50,6 +50,18 @@ public:
   }
 };
 
+/// `n` Dataverse-style creates of vendor invoices INV-1..INV-n of vendor V1, for tests of
+/// the real BatchClient against a server.
+inline std::vector<odata::EntityWrite> writes(int n) {
+  std::vector<odata::EntityWrite> out;
+  for (int i = 0; i < n; ++i) {
+    const auto number = "INV-" + std::to_string(i + 1);
+    out.push_back({"VendorInvoices", {{"VendorAccount", "V1"}, {"InvoiceNumber", number}},
+                   R"({"VendorAccount":"V1","InvoiceNumber":")" + number + R"(","Amount":10})"});
+  }
+  return out;
+}
+
 /// An answer of `outcome` with `status`; throttled answers carry `retry_after`.
 inline d365::Answer answer(core::AnswerClass outcome, int status, std::string error = {},
                            std::optional<std::chrono::milliseconds> retry_after = std::chrono::milliseconds(0)) {
