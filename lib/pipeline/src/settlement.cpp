@@ -212,6 +212,11 @@ void Pipeline::Impl::route_answers(const std::vector<ItemPtr>& batch, const std:
   const auto now = SteadyClock::now();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& item = batch[i];
+    if (answers[i].outcome == core::AnswerClass::throttled) {
+      // A throttle paces all sending, even for an invoice past its resend bound.
+      throttled = true;
+      if (const auto& wait = answers[i].retry_after) retry_after = std::max(retry_after.value_or(*wait), *wait);
+    }
     d365::Answer answer = answers[i];
     bounded_resend(*item, answer, config);
     const auto r = route(answer.outcome, item->msg.attempt, config.max_retries(), item->sent_before);
@@ -223,10 +228,7 @@ void Pipeline::Impl::route_answers(const std::vector<ItemPtr>& batch, const std:
         break;
       case Route::Action::resend:
         if (answer.outcome == core::AnswerClass::throttled) {
-          // Sent again once the AIMD pause (the server's Retry-After) is over.
-          throttled = true;
-          if (answer.retry_after) retry_after = std::max(retry_after.value_or(*answer.retry_after), *answer.retry_after);
-          resend.push_back(item);
+          resend.push_back(item);  // sent again once the AIMD pause (the Retry-After) is over
         } else {
           unanswered.push_back(item);  // sent again after the retry schedule's delay
         }
