@@ -26,7 +26,8 @@ packages=(
   libprotobuf-dev protobuf-compiler libssl-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev
   catch2 libcli11-dev
-  clang libclang-rt-14-dev
+  # clang++-14 (the second build of scripts/test.sh) and its libFuzzer + sanitizer runtimes
+  clang-14 libclang-rt-14-dev
   prometheus
 )
 if [[ $want_kafka == 1 ]]; then
