@@ -1,9 +1,11 @@
 # Project-wide compile options, as INTERFACE targets that every module links.
 add_library(ib_options INTERFACE)
 add_library(ib::options ALIAS ib_options)
-target_compile_options(ib_options INTERFACE -Wall -Wextra -Wpedantic
-  # Boost.Asio/Beast trip these in their own headers with g++ 12.
-  -Wno-maybe-uninitialized)
+target_compile_options(ib_options INTERFACE -Wall -Wextra -Wpedantic)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # Boost.Asio/Beast trip this in their own headers with g++ 12 (clang has no such warning).
+  target_compile_options(ib_options INTERFACE -Wno-maybe-uninitialized)
+endif()
 if(IB_WERROR)
   target_compile_options(ib_options INTERFACE -Werror)
 endif()

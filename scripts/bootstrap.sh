@@ -27,7 +27,8 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev
   catch2 libcli11-dev
   curl python3
-  clang libclang-rt-14-dev
+  # clang++-14 (the second build of scripts/test.sh) and its libFuzzer + sanitizer runtimes
+  clang-14 libclang-rt-14-dev
   prometheus
 )
 if [[ $want_kafka == 1 ]]; then

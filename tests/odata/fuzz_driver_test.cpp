@@ -1,4 +1,4 @@
-// Runs the fuzz entry point (fuzz_batch_reader.cpp) over the seed corpus and a bounded,
+// Runs the fuzz entry point (tests/fuzz/odata_batch_fuzzer.cpp) over the seed corpus and a bounded,
 // deterministic stream of mutations of it, so the unit suite exercises the reader the way
 // the libFuzzer build does. A broken invariant aborts the test executable.
 

@@ -2,6 +2,8 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 
+#include <utility>
+
 namespace ib::invoice::detail {
 namespace {
 
@@ -30,7 +32,7 @@ struct TreeHandler {
     if (top.kind == JNode::Kind::array) {
       top.items.push_back(std::move(n));
     } else {
-      top.members.emplace_back(std::move(keys.back()), std::move(n));
+      top.members.push_back(JMember{std::move(keys.back()), std::move(n)});
       keys.pop_back();
     }
   }

@@ -8,10 +8,11 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace ib::invoice::detail {
+
+struct JMember;
 
 struct JNode {
   enum class Kind { null, boolean, number, string, array, object };
@@ -19,7 +20,15 @@ struct JNode {
   bool boolean = false;
   std::string text;  ///< string value, or the number as written
   std::vector<JNode> items;
-  std::vector<std::pair<std::string, JNode>> members;
+  // A vector of a still incomplete element type is allowed (C++17); a std::pair of JNode
+  // inside JNode is not (clang rejects it), hence the named member type.
+  std::vector<JMember> members;
+};
+
+/// One object member: its key as written and its value.
+struct JMember {
+  std::string key;
+  JNode value;
 };
 
 /// Parses strict JSON (no comments, no trailing commas, valid UTF-8, depth <= max_depth).

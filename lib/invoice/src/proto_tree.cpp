@@ -3,6 +3,7 @@
 #include "invoice.pb.h"
 
 #include <limits>
+#include <utility>
 
 namespace ib::invoice::detail {
 namespace {
@@ -12,7 +13,7 @@ void add(JNode& obj, const char* name, const std::string& value) {
   JNode n;
   n.kind = JNode::Kind::string;
   n.text = value;
-  obj.members.emplace_back(name, std::move(n));
+  obj.members.push_back(JMember{name, std::move(n)});
 }
 
 }  // namespace
@@ -48,7 +49,7 @@ Result<JNode> protobuf_tree(std::string_view payload) {
       add(line, "amount", l.amount());
       lines.items.push_back(std::move(line));
     }
-    root.members.emplace_back("lines", std::move(lines));
+    root.members.push_back(JMember{"lines", std::move(lines)});
   }
   if (!msg.extra().empty()) {
     JNode extra;
@@ -57,9 +58,9 @@ Result<JNode> protobuf_tree(std::string_view payload) {
       JNode n;
       n.kind = JNode::Kind::string;
       n.text = v;
-      extra.members.emplace_back(k, std::move(n));
+      extra.members.push_back(JMember{k, std::move(n)});
     }
-    root.members.emplace_back("extra", std::move(extra));
+    root.members.push_back(JMember{"extra", std::move(extra)});
   }
   return root;
 }
