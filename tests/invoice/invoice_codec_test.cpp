@@ -80,6 +80,9 @@ TEST_CASE("decode_json: errors name the field") {
   CHECK(error_of(with(R"("due_date":"2026-02-30")")) == R"(due_date: day out of range, got string "2026-02-30")");
   CHECK(error_of(with(R"("due_date":20260101)")) == "due_date: expected a date yyyy-mm-dd, got number 20260101");
   CHECK(error_of(with(R"("extra":{"a":[1]})")) == "extra.a: expected a string, number or boolean, got an array");
+  CHECK(error_of(with(R"("extra":{"a\nb\u00e9":[1]})")) ==
+        "extra.a\\x0ab\u00e9: expected a string, number or boolean, got an array");
+  CHECK(error_of(with(R"("extra":{"k":1,"k":2})")) == "extra.k: duplicate field");
   CHECK(error_of(with(R"("amount":2)")) == "amount: duplicate field");
   CHECK(error_of(R"({"invoice_number":"N"})") == "vendor_account: missing");
   CHECK(error_of(R"({"vendor_account":"  ","invoice_number":"N"})") == "vendor_account: empty");
@@ -121,6 +124,7 @@ TEST_CASE("decode_json: unknown fields, default company") {
   DecodeConfig strict;
   strict.reject_unknown_fields = true;
   CHECK(error_of(with(R"("surprise":1)"), strict) == "surprise: unknown field");
+  CHECK(error_of(with(R"("sur\tprise":1)"), strict) == "sur\\x09prise: unknown field");
   CHECK(error_of(with(R"("lines":[{"amount":1,"colour":"red"}])"), strict) == "lines[0].colour: unknown field");
   DecodeConfig defaulted;
   defaulted.default_company = "DAT";
@@ -173,6 +177,15 @@ TEST_CASE("decode_protobuf: same record, same rules") {
   msg.mutable_lines(0)->set_amount("1");
   msg.set_invoice_number("AB\xc3(");
   CHECK(decode_protobuf(msg.SerializeAsString(), {}).error().message == "invoice_number: invalid UTF-8 at byte 2");
+  msg.set_invoice_number("INV-2026-0001");
+  // An `extra` key is free text: in a refusal its bytes are escaped, so the message stays one
+  // line of valid UTF-8 (a fuzzer finding: the raw key went into the rejects file).
+  (*msg.mutable_extra())["p\xc3(o"] = "AB\xc3(";
+  CHECK(decode_protobuf(msg.SerializeAsString(), {}).error().message ==
+        "payload: not a valid ib.proto.Invoice message");  // protobuf's own UTF-8 check
+  msg.mutable_extra()->erase("p\xc3(o");
+  (*msg.mutable_extra())["x\ny"] = "AB\xc3(";
+  CHECK(decode_protobuf(msg.SerializeAsString(), {}).error().message == "extra.x\\x0ay: invalid UTF-8 at byte 2");
   msg.set_invoice_number("N");
   msg.mutable_lines(0)->set_description("\xe2\x82");
   CHECK(decode_protobuf(msg.SerializeAsString(), {}).error().message ==

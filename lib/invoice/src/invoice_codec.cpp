@@ -30,6 +30,28 @@ std::string quoted(std::string_view s) {
   return out + "\"";
 }
 
+// A free-form field name (an `extra` key) as it appears in a refusal message: one line of
+// valid UTF-8 whatever the key's bytes. Control bytes, and every byte >= 0x80 when the key
+// is not valid UTF-8, become \xNN; long keys are cut at 64 bytes with "...".
+std::string field_label(std::string_view key) {
+  static constexpr char hex[] = "0123456789abcdef";
+  const bool utf8 = is_valid_utf8(key, nullptr);
+  const std::size_t n = std::min<std::size_t>(key.size(), 64);
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(key[i]);
+    if (c < 0x20 || c == 0x7f || (c >= 0x80 && (!utf8 || n < key.size()))) {
+      out += "\\x";
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 0xf]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (key.size() > n) out += "...";
+  return out;
+}
+
 std::string describe(const JNode& n) {
   switch (n.kind) {
     case Kind::null: return "null";
@@ -124,18 +146,20 @@ public:
     return std::optional<Date>(*d);
   }
 
-  /// The first member the schema does not know (after all find() calls), if any.
+  /// The first member the schema does not know (after all find() calls), if any, as a
+  /// label for a message (field_label).
   std::optional<std::string> unknown() const {
     for (const auto& [k, v] : obj_.members) {
-      if (!known_.contains(k)) return k;
+      if (!known_.contains(k)) return field_label(k);
     }
     return std::nullopt;
   }
 
+  /// The first member name that appears twice, if any, as a label for a message.
   std::optional<std::string> duplicate() const {
     std::set<std::string_view> seen;
     for (const auto& [k, v] : obj_.members) {
-      if (!seen.insert(k).second) return k;
+      if (!seen.insert(k).second) return field_label(k);
     }
     return std::nullopt;
   }
@@ -239,7 +263,7 @@ Result<Invoice> decode_tree(const JNode& root, const DecodeConfig& cfg) {
       return Error{"extra: " + std::to_string(extra->members.size()) + " fields exceeds the limit of " +
                    std::to_string(cfg.max_extra_fields)};
     for (const auto& [k, v] : extra->members) {
-      const std::string p = "extra." + k;
+      const std::string p = "extra." + field_label(k);
       if (k.empty() || k.size() > cfg.max_string_bytes) return Error{"extra: bad key " + quoted(k)};
       FreeValue fv;
       switch (v.kind) {
@@ -270,7 +294,7 @@ Result<Invoice> decode_tree(const JNode& root, const DecodeConfig& cfg) {
               [](const auto& a, const auto& b) { return a.first < b.first; });
     for (std::size_t i = 1; i < inv.extra.size(); ++i) {
       if (inv.extra[i].first == inv.extra[i - 1].first)
-        return Error{"extra." + inv.extra[i].first + ": duplicate field"};
+        return Error{"extra." + field_label(inv.extra[i].first) + ": duplicate field"};
     }
   }
   if (cfg.reject_unknown_fields) {
@@ -357,7 +381,7 @@ Result<Invoice> decode_protobuf(std::string_view payload, const DecodeConfig& cf
     if (v.kind == Kind::object) {
       for (const auto& [k2, v2] : v.members) {
         if (auto r = check(k2, k); !r) return r.error();
-        if (auto r = check(v2.text, k + "." + k2); !r) return r.error();
+        if (auto r = check(v2.text, k + "." + field_label(k2)); !r) return r.error();
       }
     }
     if (v.kind == Kind::array) {
