@@ -4,6 +4,7 @@
 //     batch number on stdout once its write returned; the test kills it with SIGKILL.
 //   dedup_test_helper open DIR
 //     tries to open the store: exit 0 (opened), 3 (in use, message on stdout), 2 (other error).
+#include "core/log.hpp"
 #include "crash_batches.hpp"
 #include "dedup/rocksdb_dedup_store.hpp"
 
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s write DIR FIRST BATCH_SIZE | open DIR\n", argv[0]);
     return 64;
   }
+  // Log lines (e.g. "creating a new dedup store") to stderr: stdout is the test's channel.
+  ib::log::setup(ib::log::Format::text, ib::log::Level::warn);
   const std::string mode = argv[1];
   DedupConfig config;
   config.path = argv[2];

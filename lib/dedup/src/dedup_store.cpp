@@ -10,6 +10,8 @@ std::string_view to_string(StoreErrc code) {
     case StoreErrc::no_space: return "no_space";
     case StoreErrc::corruption: return "corruption";
     case StoreErrc::io_error: return "io_error";
+    case StoreErrc::not_found: return "not_found";
+    case StoreErrc::not_a_store: return "not_a_store";
     case StoreErrc::invalid_argument: return "invalid_argument";
     case StoreErrc::injected: return "injected";
     case StoreErrc::other: return "other";

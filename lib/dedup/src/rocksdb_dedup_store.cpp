@@ -2,17 +2,27 @@
 
 #include "entry_codec.hpp"
 #include "entry_rules.hpp"
+#include "store_directory.hpp"
+
+#include "core/log.hpp"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <mutex>
+#include <optional>
+#include <cerrno>
+#include <cstring>
 #include <system_error>
 #include <unordered_map>
 
@@ -59,6 +69,39 @@ private:
   std::chrono::milliseconds ttl_;
 };
 
+/// RocksDB's own log lines go to ours (source=rocksdb) instead of LOG files in the store
+/// directory: a failed open then writes nothing there (no LOG rotation, no LOG.old deleted).
+/// Called from RocksDB's threads: never throws.
+class ForwardingLogger final : public rocksdb::Logger {
+public:
+  ForwardingLogger(std::string path) : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), path_(std::move(path)) {}
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char line[1024];
+    const int n = std::vsnprintf(line, sizeof line, format, ap);
+    if (n < 0) return;
+    std::string_view text(line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1));
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+    const auto ours = level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? log::Level::error
+                      : level >= rocksdb::InfoLogLevel::WARN_LEVEL ? log::Level::warn
+                                                                   : log::Level::info;
+    log::write(ours, text, {{"source", "rocksdb"}, {"path", path_}});
+  }
+
+private:
+  std::string path_;
+};
+
+/// The operator's way out of a refused directory, for every refusal message.
+std::string what_to_do(const std::filesystem::path& path) {
+  return "nothing in it was changed; move it aside (mv " + path.string() + " " + path.string() +
+         ".broken) and start again to begin with a new, empty store (or restore a backup, or rebuild it: "
+         "docs/runbook.md, \"Damaged or lost dedup store\")";
+}
+
 }  // namespace
 
 struct RocksDbDedupStore::Impl {
@@ -69,13 +112,18 @@ struct RocksDbDedupStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::WriteOptions write_options;
   std::mutex write_mutex;  // read-modify-write of marks is serialised
+  /// The first failed write or WAL fsync (under write_mutex). RocksDB's WAL writer must not
+  /// be used after it failed (librocksdb asserts: `sync_without_flush_called_`), and RocksDB
+  /// refuses writes after it anyway until the store is reopened: later writes and syncs
+  /// return this error without touching the WAL.
+  std::optional<StoreError> write_failed;
   std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
 
   Impl(const DedupConfig& c, core::Clock& clk) : config(c), clock(clk), filter(clk, c.ttl) {}
 
   ~Impl() {
     if (!db) return;
-    if (config.fsync != FsyncPolicy::never) db->SyncWAL().PermitUncheckedError();
+    if (config.fsync != FsyncPolicy::never && !write_failed) db->SyncWAL().PermitUncheckedError();
     db->Close().PermitUncheckedError();
   }
 
@@ -101,6 +149,63 @@ struct RocksDbDedupStore::Impl {
       code = StoreErrc::invalid_argument;
     }
     return {code, "dedup store " + config.path.string() + ": " + std::string(what) + " failed: " + detail};
+  }
+
+  StoreError damaged(const std::string& why) const {
+    return {StoreErrc::corruption,
+            "dedup store " + config.path.string() + " is damaged and was not opened: " + why + "; " + what_to_do(config.path)};
+  }
+
+  /// What DB::Open cannot be trusted to refuse: a MANIFEST cut short (at a record boundary,
+  /// or inside the last record) reads like one whose writer crashed, so RocksDB opens the
+  /// older version it describes and deletes the newer table files as obsolete. Opened read
+  /// only first (nothing written or deleted), the store is refused when a table file in the
+  /// directory that its MANIFEST does not list holds a key the store does not have. A crash
+  /// leaves such files too (a flush or compaction cut short), but their keys are all still
+  /// there (the WAL of a flush is kept until the flush is recorded; compaction inputs stay).
+  /// Holds RocksDB's LOCK meanwhile, so that a running owner reads as in_use, not as damage.
+  Result<void> check_before_open(const rocksdb::Options& options) const {
+    const std::string dir = config.path.string();
+    rocksdb::FileLock* lock = nullptr;
+    if (auto s = options.env->LockFile(dir + "/LOCK", &lock); !s.ok()) return error(s, "open");
+    struct Unlock {
+      rocksdb::Env* env;
+      rocksdb::FileLock* lock;
+      ~Unlock() { env->UnlockFile(lock).PermitUncheckedError(); }
+    } unlock{options.env, lock};
+
+    rocksdb::DB* raw = nullptr;
+    if (auto s = rocksdb::DB::OpenForReadOnly(options, dir, &raw); !s.ok()) {
+      delete raw;
+      if (error(s, "open").code == StoreErrc::corruption) return damaged("RocksDB reports " + s.ToString());
+      return error(s, "open");
+    }
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::vector<rocksdb::LiveFileMetaData> live;
+    db->GetLiveFilesMetaData(&live);
+    std::vector<std::string> listed;
+    for (const auto& f : live) listed.push_back(std::filesystem::path(f.name).filename().string());
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(config.path, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (it->path().extension() != ".sst" || std::find(listed.begin(), listed.end(), name) != listed.end()) continue;
+      rocksdb::SstFileReader reader(options);
+      if (!reader.Open(it->path().string()).ok()) continue;  // cut off while written: a crash's leftover
+      std::unique_ptr<rocksdb::Iterator> keys(reader.NewIterator(rocksdb::ReadOptions()));
+      for (keys->SeekToFirst(); keys->Valid(); keys->Next()) {
+        rocksdb::PinnableSlice value;
+        const auto got = db->Get(rocksdb::ReadOptions(), db->DefaultColumnFamily(), keys->key(), &value);
+        if (got.IsNotFound()) {
+          return damaged("its MANIFEST does not list the table file " + name +
+                         ", which holds entries the store would lose (key '" +
+                         printable(std::string_view(keys->key().data(), keys->key().size())) +
+                         "'): the MANIFEST is cut short or older than the table files");
+        }
+        if (!got.ok()) return error(got, "open");
+      }
+    }
+    if (ec) return error(rocksdb::Status::IOError(ec.message()), "open");
+    return {};
   }
 
   StoreError bad_value(std::string_view key) const {
@@ -132,15 +237,25 @@ struct RocksDbDedupStore::Impl {
 
   Result<void> write(rocksdb::WriteBatch& batch) {
     if (batch.Count() == 0) return {};
-    if (auto s = db->Write(write_options, &batch); !s.ok()) return error(s, "write");
+    if (write_failed) return refused_since_failure();
+    if (auto s = db->Write(write_options, &batch); !s.ok()) return remember(error(s, "write"));
     if (config.fsync == FsyncPolicy::periodic) {
       const auto now = std::chrono::steady_clock::now();
       if (now - last_sync >= config.fsync_interval) {
         last_sync = now;
-        if (auto s = db->SyncWAL(); !s.ok()) return error(s, "WAL fsync");
+        if (auto s = db->SyncWAL(); !s.ok()) return remember(error(s, "WAL fsync"));
       }
     }
     return {};
+  }
+
+  StoreError remember(StoreError e) {
+    write_failed = e;
+    return e;
+  }
+
+  StoreError refused_since_failure() const {
+    return {write_failed->code, write_failed->message + " (writes stay refused until the store is reopened)"};
   }
 
   /// The shared shape of every mark: read the live entries, apply `rule` in order (a key
@@ -179,17 +294,45 @@ RocksDbDedupStore::RocksDbDedupStore(std::unique_ptr<Impl> impl) : impl_(std::mo
 RocksDbDedupStore::~RocksDbDedupStore() = default;
 
 Result<std::unique_ptr<RocksDbDedupStore>> RocksDbDedupStore::open(const DedupConfig& config,
-                                                                   core::Clock& clock) {
+                                                                   core::Clock& clock,
+                                                                   CreatePolicy create_policy) {
   if (auto problems = config.validate(); !problems.empty()) {
     std::string msg = "dedup store: invalid configuration:";
     for (const auto& p : problems) msg += " " + p + ";";
     return StoreError{StoreErrc::invalid_argument, msg};
   }
-  std::error_code ec;
-  std::filesystem::create_directories(config.path, ec);
-  if (ec) {
-    return StoreError{StoreErrc::io_error,
-                      "dedup store " + config.path.string() + ": cannot create the directory: " + ec.message()};
+  const std::string where = "dedup store " + config.path.string();
+  // Decided from the files before RocksDB sees the directory: RocksDB asked to create a
+  // database where one is damaged writes a new one over it and deletes the old table files.
+  const auto found = detail::inspect_store_dir(config.path);
+  bool create = false;
+  switch (found.kind) {
+    case detail::DirKind::absent:
+    case detail::DirKind::empty:
+      if (create_policy == CreatePolicy::never) {
+        return StoreError{StoreErrc::not_found,
+                          "no " + where + (found.kind == detail::DirKind::absent ? " (the path does not exist)"
+                                                                                 : " (the directory is empty)")};
+      }
+      create = true;
+      break;
+    case detail::DirKind::store:
+    case detail::DirKind::unmarked_store: break;
+    case detail::DirKind::damaged:
+      return StoreError{StoreErrc::corruption, where + " is damaged and was not opened: it " + found.why + "; " +
+                                                   what_to_do(config.path)};
+    case detail::DirKind::foreign:
+      return StoreError{StoreErrc::not_a_store, where + " is refused: the directory " + found.why + "; " +
+                                                    what_to_do(config.path) + ", or fix dedup.path"};
+    case detail::DirKind::unusable:
+      return StoreError{StoreErrc::io_error, where + ": " + found.why};
+  }
+  if (create) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.path, ec);
+    if (ec) {
+      return StoreError{StoreErrc::io_error, where + ": cannot create the directory: " + ec.message()};
+    }
   }
 
   auto impl = std::make_unique<Impl>(config, clock);
@@ -206,7 +349,10 @@ Result<std::unique_ptr<RocksDbDedupStore>> RocksDbDedupStore::open(const DedupCo
   table.format_version = 5;
 
   rocksdb::Options options;
-  options.create_if_missing = true;
+  // Only a directory found empty may get a new database, and then it must not hold one.
+  options.create_if_missing = create;
+  options.error_if_exists = create;
+  options.info_log = std::make_shared<ForwardingLogger>(config.path.string());
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   options.write_buffer_size = config.write_buffer_bytes;
   options.max_write_buffer_number = 3;
@@ -227,13 +373,29 @@ Result<std::unique_ptr<RocksDbDedupStore>> RocksDbDedupStore::open(const DedupCo
   impl->write_options.sync = config.fsync == FsyncPolicy::always;
   impl->write_options.disableWAL = false;
 
+  if (!create) {
+    if (auto checked = impl->check_before_open(options); !checked) return checked.error();
+  }
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status s = rocksdb::DB::Open(options, config.path.string(), &raw);
   if (!s.ok()) {
     delete raw;
+    if (impl->error(s, "open").code == StoreErrc::corruption) return impl->damaged("RocksDB reports " + s.ToString());
     return impl->error(s, "open");
   }
   impl->db.reset(raw);
+  if (create || found.kind == detail::DirKind::unmarked_store) {
+    if (auto why = detail::write_marker(config.path); !why.empty()) {
+      auto e = StoreError{StoreErrc::io_error, where + ": cannot write its marker file: " + why};
+      if (why.find(std::strerror(ENOSPC)) != std::string::npos) e.code = StoreErrc::no_space;
+      return e;
+    }
+  }
+  if (create) {
+    log::warn("creating a new dedup store", {{"path", config.path.string()}});
+  } else if (found.kind == detail::DirKind::unmarked_store) {
+    log::info("dedup store made by an earlier version: marker file written", {{"path", config.path.string()}});
+  }
   return std::unique_ptr<RocksDbDedupStore>(new RocksDbDedupStore(std::move(impl)));
 }
 
@@ -324,7 +486,9 @@ Result<StoreStats> RocksDbDedupStore::stats() {
 }
 
 Result<void> RocksDbDedupStore::sync() {
-  if (auto s = impl_->db->SyncWAL(); !s.ok()) return impl_->error(s, "WAL fsync");
+  std::lock_guard lock(impl_->write_mutex);
+  if (impl_->write_failed) return impl_->refused_since_failure();
+  if (auto s = impl_->db->SyncWAL(); !s.ok()) return impl_->remember(impl_->error(s, "WAL fsync"));
   return {};
 }
 

@@ -6,9 +6,7 @@
 #include "dedup/rocksdb_dedup_store.hpp"
 
 #include <ctime>
-#include <filesystem>
 #include <ostream>
-#include <system_error>
 
 namespace ib::tools::tool {
 
@@ -71,27 +69,25 @@ std::optional<app::DaemonConfig> load_config(
 
 OpenedStore open_store(const dedup::DedupConfig& config, core::Clock& clock) {
   OpenedStore out;
-  std::error_code ec;
-  // RocksDB writes CURRENT when it creates a database; without it there is no store to
-  // inspect, and opening would create an empty one.
-  if (!std::filesystem::exists(config.path / "CURRENT", ec)) {
-    out.failure = OpenFailure::missing;
-    out.message = "no dedup store at " + config.path.string() + " (dedup.path)";
-    return out;
-  }
-  auto opened = dedup::RocksDbDedupStore::open(config, clock);
+  // A tool reads or edits a store; it never creates one where there is none.
+  auto opened = dedup::RocksDbDedupStore::open(config, clock, dedup::CreatePolicy::never);
   if (opened) {
     out.store = std::move(*opened);
     return out;
   }
-  if (opened.error().code == dedup::StoreErrc::in_use) {
-    out.failure = OpenFailure::in_use;
-    out.message = "the dedup store at " + config.path.string() +
-                  " is held by a running daemon (or another tool); stop it first";
-  } else {
-    out.failure = OpenFailure::other;
-    out.message = "cannot open the dedup store at " + config.path.string() + ": " +
-                  opened.error().message;
+  switch (opened.error().code) {
+    case dedup::StoreErrc::not_found:
+      out.failure = OpenFailure::missing;
+      out.message = "no dedup store at " + config.path.string() + " (dedup.path)";
+      break;
+    case dedup::StoreErrc::in_use:
+      out.failure = OpenFailure::in_use;
+      out.message = "the dedup store at " + config.path.string() +
+                    " is held by a running daemon (or another tool); stop it first";
+      break;
+    default:
+      out.failure = OpenFailure::other;
+      out.message = "cannot open the dedup store at " + config.path.string() + ": " + opened.error().message;
   }
   return out;
 }

@@ -62,10 +62,16 @@ enum class StoreErrc {
   in_use,
   /// The disk (or quota) is full. Writes fail; reads may still work.
   no_space,
-  /// Data on disk is damaged (bad checksum, undecodable value).
+  /// Data on disk is damaged (bad checksum, undecodable value; at open: no CURRENT file, a
+  /// missing or damaged MANIFEST; the store is then refused and left untouched).
   corruption,
   /// Any other I/O failure (permissions, missing directory, EIO).
   io_error,
+  /// open: no store at the path, and the caller did not allow creating one.
+  not_found,
+  /// open: the directory holds something that is not a dedup store (another database,
+  /// unrelated files); it was left untouched.
+  not_a_store,
   /// The caller passed something the store refuses (empty key, bad config).
   invalid_argument,
   /// A failure injected by a test (MemoryDedupStore::fail_next).
