@@ -423,7 +423,13 @@ void RdKafkaConsumer::close() {
   if (e) {
     impl_->queue.push(ConsumerError{e->code(), "close: " + e->str(), false});
   } else {
-    while (!impl_->consumer->closed() && Clock::now() < deadline) q->poll(100);
+    // Served with consume(), not poll(): messages still prefetched for the partitions are
+    // forwarded to this queue too, and poll() (callback mode) aborts librdkafka 2.0.2 on
+    // one (rd_kafka_q_serve: assert res != RD_KAFKA_OP_RES_PASS). consume() hands them
+    // back (dropped here: uncommitted, they are delivered again) and runs the callbacks.
+    while (!impl_->consumer->closed() && Clock::now() < deadline) {
+      std::unique_ptr<RdKafka::Message> dropped(q->consume(100));
+    }
   }
   impl_->queue.close();
 }
