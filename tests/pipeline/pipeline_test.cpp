@@ -221,7 +221,7 @@ TEST_CASE("a replayed message is sent despite an imported store entry; D365 deci
   CHECK_FALSE(h.fatal);
 }
 
-TEST_CASE("a replay collapsed onto an upstream copy of the same group is still sent",
+TEST_CASE("a replay behind an upstream copy of the same group is still sent",
           "[pipeline][unit]") {
   Harness h;
   h.seed("A", StoreState::imported, "f1");
@@ -234,7 +234,7 @@ TEST_CASE("a replay collapsed onto an upstream copy of the same group is still s
   CHECK(h.outcomes()[Outcome::duplicate] == 1);
 }
 
-TEST_CASE("copies inside one group collapse: one send, the rest are duplicates or conflicts",
+TEST_CASE("copies inside one group: one send, the rest follow it or conflict with it",
           "[pipeline][unit]") {
   Harness h;
   h.run({h.msg("A|f1"), h.msg("A|f1"), h.msg("A|f1"), h.msg("A|f9")});
@@ -284,7 +284,7 @@ TEST_CASE("a retry message consumed before its own produce is acknowledged is no
           "[pipeline][unit]") {
   // The retry topic can hand the retry back while the message that produced it is still
   // active (waiting for the broker's acknowledgement). It must wait for its key, not be
-  // collapsed onto its parent as a copy (which would finish it and lose the retry).
+  // settled with its parent as a copy that follows it (which would lose the retry).
   Harness h;
   h.sender.script["A"] = {answer(AnswerClass::transient, 503)};  // then created
   h.before_retry_ack = [&](const ib::kafka::OutgoingMessage& m) {
@@ -597,4 +597,152 @@ TEST_CASE("pipeline config validation reports every problem", "[pipeline][unit]"
           return p.rfind("retry.max_attempts:", 0) == 0 || p.rfind("retry.jitter:", 0) == 0;
         }) == 2);
   CHECK(PipelineConfig{}.validate().empty());
+}
+
+// --- every copy judged against the stored version first, then the version in flight ---
+
+namespace {
+// Each message's outcome by its offset (h.msg numbers them from 0).
+std::map<std::int64_t, Outcome> by_offset(const Harness& h) {
+  std::map<std::int64_t, Outcome> out;
+  for (const auto& [m, o] : h.done) out.emplace(m.offset, o);
+  return out;
+}
+const std::string kImportedConflict = "differs from the invoice already imported with this key\n";
+const std::string kPendingConflict = "differs from the version of this invoice still being sent\n";
+const std::string kInFlightConflict = "same key as an invoice in flight, different content\n";
+}  // namespace
+
+TEST_CASE("imported A, then B and an exact copy of A in one group: B to review beside A, the copy a duplicate",
+          "[pipeline][unit]") {
+  Harness h;
+  h.seed("A", StoreState::imported, "f1");
+  h.run({h.msg("A|f2"), h.msg("A|f1")});
+  CHECK(by_offset(h) == std::map<std::int64_t, Outcome>{{0, Outcome::conflict}, {1, Outcome::duplicate}});
+  CHECK(h.sender.batches.empty());  // no API request
+  REQUIRE(h.reviews().size() == 1);
+  CHECK(h.reviews()[0].first.value == "A|f2");
+  CHECK(h.reviews()[0].second.reason == ReviewReason::conflict);
+  CHECK(h.reviews()[0].second.d365_error == kImportedConflict + "imported fingerprint f1, this fingerprint f2");
+  CHECK(h.entry("A").duplicates == 1);  // the sighting is recorded
+  CHECK(h.entry("A").fingerprint == "f1");
+  CHECK(h.pipeline->backlog() == 0);
+}
+
+TEST_CASE("imported A, then an exact copy of A and B in one group: the same verdicts",
+          "[pipeline][unit]") {
+  Harness h;
+  h.seed("A", StoreState::imported, "f1");
+  h.run({h.msg("A|f1"), h.msg("A|f2"), h.msg("A|f1")});
+  CHECK(by_offset(h) == std::map<std::int64_t, Outcome>{
+                            {0, Outcome::duplicate}, {1, Outcome::conflict}, {2, Outcome::duplicate}});
+  CHECK(h.sender.batches.empty());
+  REQUIRE(h.reviews().size() == 1);
+  CHECK(h.reviews()[0].first.value == "A|f2");
+  CHECK(h.reviews()[0].second.d365_error == kImportedConflict + "imported fingerprint f1, this fingerprint f2");
+  CHECK(h.entry("A").duplicates == 2);
+}
+
+TEST_CASE("A in flight; B in a later group conflicts with it, an exact copy in the next one follows it",
+          "[pipeline][unit]") {
+  Harness h;
+  h.sender.slow = {"A"};
+  h.pipeline->submit({h.msg("A|f1")});
+  while (!h.sender.gate) h.ctx.run_one_for(1ms);
+  h.pipeline->submit({h.msg("A|f2")});
+  h.pipeline->submit({h.msg("A|f1")});
+  turn(h);
+  // B is settled at once; the copy waits for A's answer.
+  CHECK(by_offset(h) == std::map<std::int64_t, Outcome>{{1, Outcome::conflict}});
+  REQUIRE(h.reviews().size() == 1);
+  CHECK(h.reviews()[0].first.value == "A|f2");
+  // Beside the stored (pending) fingerprint, the payload of the version being sent.
+  CHECK(h.reviews()[0].second.d365_error == kPendingConflict + "pending fingerprint f1, this fingerprint f2\nA|f1");
+  h.sender.gate->cancel();
+  CHECK(h.drain(2s));
+  CHECK(by_offset(h) == std::map<std::int64_t, Outcome>{
+                            {0, Outcome::imported}, {1, Outcome::conflict}, {2, Outcome::duplicate}});
+  CHECK(h.sender.batches.size() == 1);
+  CHECK(h.sender.sends.at("A") == 1);
+  CHECK(h.reviews().size() == 1);
+  CHECK(h.entry("A").duplicates == 1);
+}
+
+TEST_CASE("a replay over an imported entry in flight: the store still says imported, copies are judged by it first",
+          "[pipeline][unit]") {
+  // The replay marks nothing pending (an imported entry stays imported until the answer),
+  // so a later group sees "imported f0" while the replayed f1 is in flight: a copy of f0 is
+  // a duplicate of the stored version, a copy of f1 follows the replay, f2 conflicts with
+  // the imported version.
+  Harness h;
+  h.seed("A", StoreState::imported, "f0");
+  h.sender.slow = {"A"};
+  auto replay = h.msg("A|f1");
+  replay.replay_count = 1;
+  h.pipeline->submit({std::move(replay)});
+  while (!h.sender.gate) h.ctx.run_one_for(1ms);
+  CHECK(h.entry("A").state == StoreState::imported);
+  h.pipeline->submit({h.msg("A|f0"), h.msg("A|f1"), h.msg("A|f2")});
+  turn(h);
+  CHECK(by_offset(h) == std::map<std::int64_t, Outcome>{{1, Outcome::duplicate}, {3, Outcome::conflict}});
+  REQUIRE(h.reviews().size() == 1);
+  CHECK(h.reviews()[0].first.value == "A|f2");
+  CHECK(h.reviews()[0].second.d365_error == kImportedConflict + "imported fingerprint f0, this fingerprint f2");
+  h.sender.gate->cancel();
+  CHECK(h.drain(2s));
+  CHECK(by_offset(h) == std::map<std::int64_t, Outcome>{
+                            {0, Outcome::imported}, {1, Outcome::duplicate}, {2, Outcome::duplicate}, {3, Outcome::conflict}});
+  CHECK(h.sender.sends.at("A") == 1);
+  CHECK(h.entry("A").fingerprint == "f1");
+  CHECK(h.entry("A").duplicates == 2);
+}
+
+TEST_CASE("pending A (an earlier attempt unanswered): B conflicts with it, copies of A are sent once",
+          "[pipeline][unit]") {
+  Harness h;
+  h.seed("A", StoreState::pending, "f1");
+  h.seed("P", StoreState::pending, "f0");
+  h.sender.script["A"] = {answer(AnswerClass::duplicate, 412)};  // our earlier attempt had landed
+  h.run({h.msg("A|f2"), h.msg("A|f1"), h.msg("A|f1"), h.msg("P|f1"), h.msg("P|f1")});
+  CHECK(by_offset(h) == std::map<std::int64_t, Outcome>{{0, Outcome::conflict},
+                                                        {1, Outcome::recovered},
+                                                        {2, Outcome::duplicate},
+                                                        {3, Outcome::conflict},
+                                                        {4, Outcome::conflict}});
+  CHECK(h.sender.sends.at("A") == 1);
+  CHECK(h.sender.sends.count("P") == 0);  // another version is pending: both copies to review
+  std::map<std::int64_t, std::string> errors;
+  for (const auto& [m, r] : h.reviews()) errors[m.value == "A|f2" ? 0 : 1] += r.d365_error + ";";
+  CHECK(errors[0] == kPendingConflict + "pending fingerprint f1, this fingerprint f2\nA|f1;");
+  CHECK(errors[1] == kPendingConflict + "pending fingerprint f0, this fingerprint f1;" + kPendingConflict +
+                         "pending fingerprint f0, this fingerprint f1;");
+  CHECK(h.state("A") == StoreState::imported);
+  CHECK(h.state("P") == StoreState::pending);
+}
+
+TEST_CASE("nothing stored: the first version is sent, its copies follow, another version conflicts with it",
+          "[pipeline][unit]") {
+  Harness h;
+  h.run({h.msg("A|f2"), h.msg("A|f1"), h.msg("A|f2")});
+  CHECK(by_offset(h) == std::map<std::int64_t, Outcome>{
+                            {0, Outcome::imported}, {1, Outcome::conflict}, {2, Outcome::duplicate}});
+  CHECK(h.sender.sends.at("A") == 1);
+  REQUIRE(h.reviews().size() == 1);
+  CHECK(h.reviews()[0].first.value == "A|f1");
+  CHECK(h.reviews()[0].second.d365_error == kInFlightConflict + "A|f2");
+  CHECK(h.entry("A").fingerprint == "f2");
+}
+
+TEST_CASE("a retry-topic copy behind another copy of its group waits for it, then meets the store",
+          "[pipeline][unit]") {
+  Harness h;
+  h.seed("A", StoreState::imported, "f1");
+  // B: the first copy is sent, the retry copy waits, then is a duplicate of what it imported.
+  // A: the first copy conflicts (nothing holds the key), the retry copy goes on at once.
+  h.run({h.msg("B|f1"), h.msg("B|f1", 1), h.msg("A|f2"), h.msg("A|f1", 2)});
+  CHECK(by_offset(h) == std::map<std::int64_t, Outcome>{
+                            {0, Outcome::imported}, {1, Outcome::duplicate}, {2, Outcome::conflict}, {3, Outcome::duplicate}});
+  CHECK(h.sender.sends.at("B") == 1);
+  CHECK(h.sender.sends.count("A") == 0);
+  CHECK(h.pipeline->backlog() == 0);
 }

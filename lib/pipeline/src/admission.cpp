@@ -1,10 +1,14 @@
-// Admission: decode, the dedup decision, and the collapse of copies of one key.
+// Admission: decode, and the dedup decision for every copy of a key (dedup::judge_copies).
 #include "pipeline_impl.hpp"
 
 #include "core/log.hpp"
 #include "dedup/admission.hpp"
 
 #include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <string_view>
 
 namespace ib::pipeline {
 
@@ -37,45 +41,43 @@ void Pipeline::Impl::submit(std::vector<InMessage> messages) {
   admit_items(std::move(decoded));
 }
 
-// Decoded items (counted in the backlog) from collapse to the batcher.
+// Decoded items (counted in the backlog) to the batcher, or straight to their outcome.
+// The copies of each key in this group are judged together, in order, by
+// dedup::judge_copies: against the stored version first, then against the version in
+// flight (this group's lead, or the one queued or in flight from an earlier group).
+// One store lookup for the whole group.
 void Pipeline::Impl::admit_items(std::vector<ItemPtr> decoded) {
-  // Collapse copies of a key already active (queued or in flight) or earlier in this group.
-  std::vector<ItemPtr> leaders;
+  struct KeyCopies {
+    ItemPtr in_flight;  // the key's active item from an earlier group, if any
+    std::vector<ItemPtr> copies;
+  };
+  std::vector<KeyCopies> groups;
+  std::unordered_map<std::string_view, std::size_t> by_key;  // views into the items' keys
   for (auto& item : decoded) {
     if (item->revoked) {  // parked while its partition was revoked: not ours any more
       if (--backlog == 0) idle_timer.cancel();
       continue;
     }
-    const auto& key = item->decoded.dedup_key;
-    auto it = active.find(key);
-    if (it == active.end()) {
-      active.emplace(key, item);
-      leaders.push_back(item);
-      continue;
-    }
-    if (item->msg.attempt > 0) {
+    const std::string& key = item->decoded.dedup_key;
+    const auto a = active.find(key);
+    auto g = by_key.find(key);
+    // A retry-topic copy never joins another copy: it can be the retry of the very
+    // version ahead of it (see `parked`). It waits until its key is free.
+    if (item->msg.attempt > 0 && (a != active.end() || g != by_key.end())) {
       parked[key].push_back(std::move(item));
       continue;
     }
-    const auto& leader = it->second;
-    if (leader->decoded.fingerprint == item->decoded.fingerprint) {
-      // A replay must not vanish behind an upstream copy admitted in this same group
-      // (a leader from an earlier group is already being sent).
-      leader->replayed = leader->replayed || item->replayed;
-      leader->followers.push_back(std::move(item));
-    } else {
-      log::warn("conflicting copy sent to review", {{"dedup_key", key}});
-      ReviewRecord record{ReviewReason::conflict, 0,
-                          "same key as an invoice in flight, different content",
-                          leader->msg.value, item->msg.attempt};
-      to_review(std::move(item->msg), std::move(record), Outcome::conflict);
+    if (g == by_key.end()) {
+      g = by_key.emplace(key, groups.size()).first;
+      groups.push_back({a != active.end() ? a->second : nullptr, {}});
     }
+    groups[g->second].copies.push_back(std::move(item));
   }
-  if (leaders.empty()) return;
+  if (groups.empty()) return;
 
   std::vector<std::string> keys;
-  keys.reserve(leaders.size());
-  for (const auto& l : leaders) keys.push_back(l->decoded.dedup_key);
+  keys.reserve(groups.size());
+  for (const auto& g : groups) keys.push_back(g.copies.front()->decoded.dedup_key);
   auto found = parts.store.lookup(keys);
   if (!found) {
     fail("dedup store lookup failed: " + describe_store_error(found.error()));
@@ -86,44 +88,62 @@ void Pipeline::Impl::admit_items(std::vector<ItemPtr> decoded) {
   std::vector<dedup::PendingMark> pending;
   std::vector<ItemPtr> to_send;
   std::vector<std::string> dup_keys;
-  for (std::size_t i = 0; i < leaders.size(); ++i) {
-    const auto& item = leaders[i];
+  std::vector<dedup::Copy> copies;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const auto& g = groups[i];
+    const std::string& key = keys[i];
     const auto& entry = entries.at(i);
     const StoreState state = entry ? entry->state : StoreState::absent;
     const std::string_view stored_fp = entry ? std::string_view(entry->fingerprint) : std::string_view();
-    switch (dedup::admit(state, stored_fp, item->decoded.fingerprint, item->replayed)) {
-      case dedup::Admission::send:
-      case dedup::Admission::resend:
-        item->sent_before = state == StoreState::pending;
-        pending.push_back({item->decoded.dedup_key, item->decoded.fingerprint,
-                           static_cast<std::uint32_t>(item->msg.attempt + 1)});
-        to_send.push_back(item);
-        break;
-      case dedup::Admission::duplicate:
-        dup_keys.push_back(item->decoded.dedup_key);
-        complete(item, Outcome::duplicate);
-        break;
-      case dedup::Admission::conflict: {
-        const bool imported = state == StoreState::imported;
-        const std::string why = imported ? "differs from the invoice already imported with this key"
-                                         : "differs from the version of this invoice still being sent";
-        const std::string versions = (imported ? "imported fingerprint " : "pending fingerprint ") +
-                                     std::string(stored_fp) + ", this fingerprint " + item->decoded.fingerprint;
-        log::warn("invoice differs from the stored version; sent to review",
-                  {{"dedup_key", item->decoded.dedup_key},
-                   {"stored_state", std::string(core::to_string(state))}});
-        release(item);
-        // Followers of a conflicting leader are copies of the same conflicting content.
-        auto followers = std::move(item->followers);
-        item->followers.clear();
-        to_review(item->msg, ReviewRecord{ReviewReason::conflict, 0, why, versions, item->msg.attempt},
-                  Outcome::conflict);
-        for (auto& f : followers) {
-          to_review(std::move(f->msg), ReviewRecord{ReviewReason::conflict, 0, why, versions, 0},
-                    Outcome::conflict);
-        }
-      } break;
+    copies.clear();
+    for (const auto& c : g.copies) copies.push_back({c->decoded.fingerprint, c->replayed});
+    const auto verdicts = dedup::judge_copies(
+        state, stored_fp, copies,
+        g.in_flight ? std::optional<std::string_view>(g.in_flight->decoded.fingerprint) : std::nullopt);
+
+    ItemPtr lead = g.in_flight;
+    if (!lead) {
+      if (const auto l = std::find(verdicts.begin(), verdicts.end(), dedup::Verdict::lead); l != verdicts.end()) {
+        lead = g.copies[static_cast<std::size_t>(l - verdicts.begin())];
+        lead->sent_before = state == StoreState::pending;
+        pending.push_back({key, lead->decoded.fingerprint, static_cast<std::uint32_t>(lead->msg.attempt + 1)});
+        to_send.push_back(lead);
+        active.emplace(key, lead);
+      }
     }
+    for (std::size_t j = 0; j < g.copies.size(); ++j) {
+      const auto& item = g.copies[j];
+      switch (verdicts[j]) {
+        case dedup::Verdict::lead: break;
+        case dedup::Verdict::follow: lead->followers.push_back(item); break;
+        case dedup::Verdict::duplicate:
+          dup_keys.push_back(key);
+          finish(item->msg, Outcome::duplicate, item->revoked);
+          break;
+        case dedup::Verdict::conflict_with_stored: {
+          const bool imported = state == StoreState::imported;
+          const std::string why = imported ? "differs from the invoice already imported with this key"
+                                           : "differs from the version of this invoice still being sent";
+          std::string versions = (imported ? "imported fingerprint " : "pending fingerprint ") +
+                                 std::string(stored_fp) + ", this fingerprint " + item->decoded.fingerprint;
+          // The stored version is the one being sent here: its payload too.
+          if (lead && lead->decoded.fingerprint == stored_fp) versions += "\n" + lead->msg.value;
+          log::warn("invoice differs from the stored version; sent to review",
+                    {{"dedup_key", key}, {"stored_state", std::string(core::to_string(state))}});
+          to_review(item->msg, ReviewRecord{ReviewReason::conflict, 0, why, versions, item->msg.attempt},
+                    Outcome::conflict);
+        } break;
+        case dedup::Verdict::conflict_with_in_flight:
+          log::warn("conflicting copy sent to review", {{"dedup_key", key}});
+          to_review(item->msg,
+                    ReviewRecord{ReviewReason::conflict, 0, "same key as an invoice in flight, different content",
+                                 lead->msg.value, item->msg.attempt},
+                    Outcome::conflict);
+          break;
+      }
+    }
+    // No copy holds the key: retry-topic copies parked behind this group's copies go on.
+    admit_parked(key);
   }
   if (!dup_keys.empty()) record_duplicates(dup_keys);
   if (!pending.empty()) {
@@ -141,6 +161,11 @@ void Pipeline::Impl::admit_items(std::vector<ItemPtr> decoded) {
 void Pipeline::Impl::release(const ItemPtr& item) {
   const auto& key = item->decoded.dedup_key;
   if (auto it = active.find(key); it != active.end() && it->second == item) active.erase(it);
+  admit_parked(key);
+}
+
+// Messages parked behind `key` are admitted on the next turn, unless the key is active.
+void Pipeline::Impl::admit_parked(const std::string& key) {
   if (active.count(key) != 0) return;
   auto p = parked.find(key);
   if (p == parked.end()) return;

@@ -33,9 +33,10 @@ struct Item {
   // Resends within this attempt after no answer of its own / after throttling.
   int unanswered = 0;
   int throttles = 0;
-  // The message, or a copy collapsed onto it before admission, is an operator's replay.
+  // The message is an operator's replay (`ib-replay-count` > 0); read by admission only.
   bool replayed = false;
-  // Later copies with the same key and content, completed as duplicates with this one.
+  // Later copies with the same key and content (dedup::Verdict::follow), completed as
+  // duplicates with this one.
   std::vector<std::shared_ptr<Item>> followers;
 };
 using ItemPtr = std::shared_ptr<Item>;
@@ -62,18 +63,19 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   core::SteadyTimer idle_timer;  // wakes drain() when work completes
 
   // --- admission (admission.cpp) ---
-  // Keys queued or in flight, to collapse later copies onto the first.
+  // Keys queued or in flight: the version later copies are judged against after the store.
   std::unordered_map<std::string, ItemPtr> active;
-  // Retry-topic messages whose key was active when they arrived, admitted once it is not.
-  // A retry message can arrive before its own parent's produce is acknowledged (the
-  // parent is still active then): collapsing it onto the parent would finish it with the
-  // parent's outcome and lose the retry.
+  // Retry-topic messages whose key was active (or had a copy ahead of them in their group)
+  // when they arrived, admitted once it is not. A retry message can arrive before its own
+  // parent's produce is acknowledged (the parent is still active then): following the
+  // parent would finish it with the parent's outcome and lose the retry.
   std::unordered_map<std::string, std::vector<ItemPtr>> parked;
 
   void submit(std::vector<InMessage> messages);
   void admit_items(std::vector<ItemPtr> decoded);
   void admit_later(std::vector<ItemPtr> items);
   void release(const ItemPtr& item);
+  void admit_parked(const std::string& key);
   void revoke(const std::string& topic, std::int32_t partition);
 
   // --- dispatch (dispatch.cpp) ---

@@ -89,7 +89,7 @@ struct PipelineParts {
 
 /// Decode → dedup admission → batch → send → settle, for messages handed in by a driver
 /// (the Kafka consumer loop in the daemon, tests otherwise). Its three stages are in files
-/// named after them: admission.cpp (decode, dedup decision, collapse of copies),
+/// named after them: admission.cpp (decode, the dedup decision for every copy),
 /// dispatch.cpp (batching, AIMD pacing, sending), settlement.cpp (routing answers,
 /// publishing, store writes, `done`). Runs on one executor (one thread); every public
 /// member must be called on it. The driver owns offsets: it stores a message's offset only
@@ -97,8 +97,8 @@ struct PipelineParts {
 ///
 /// Guarantees (ARCHITECTURE.md invariants): each submitted message ends in exactly one
 /// `done` (or in none, if its partition is revoked or the pipeline stops: it is then
-/// delivered again); a key is never in two batches in flight at once (later copies are
-/// collapsed onto the first); throttled and not-processed invoices are resent without
+/// delivered again); a key is never in two batches in flight at once (every copy is
+/// judged against the stored version, then the one in flight: dedup::judge_copies); throttled and not-processed invoices are resent without
 /// spending a retry, paced (Retry-After, the retry schedule) and bounded (max_resends,
 /// max_throttled_resends).
 class Pipeline {
