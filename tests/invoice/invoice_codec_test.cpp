@@ -83,6 +83,13 @@ TEST_CASE("decode_json: errors name the field") {
   CHECK(error_of(with(R"("extra":{"a\nb\u00e9":[1]})")) ==
         "extra.a\\x0ab\u00e9: expected a string, number or boolean, got an array");
   CHECK(error_of(with(R"("extra":{"k":1,"k":2})")) == "extra.k: duplicate field");
+  // A quoted value is cut at 40 bytes, never inside a UTF-8 sequence (fuzzer finding).
+  const std::string long_text = std::string(39, 'x') + "\u00e9\u00e9";  // é at bytes 39-40, 41-42
+  const std::string cut = error_of(with(R"("due_date":")" + long_text + "\""));
+  const std::string cut_end = "got string \"" + std::string(39, 'x') + "...\"";
+  CHECK(cut.size() >= cut_end.size());
+  CHECK(cut.substr(cut.size() - std::min(cut.size(), cut_end.size())) == cut_end);
+  CHECK(is_valid_utf8(error_of("\"" + std::string(39, 'x') + "\u00e9\"")));
   CHECK(error_of(with(R"("amount":2)")) == "amount: duplicate field");
   CHECK(error_of(R"({"invoice_number":"N"})") == "vendor_account: missing");
   CHECK(error_of(R"({"vendor_account":"  ","invoice_number":"N"})") == "vendor_account: empty");

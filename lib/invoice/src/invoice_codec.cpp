@@ -14,7 +14,9 @@ using Kind = JNode::Kind;
 
 std::string quoted(std::string_view s) {
   std::string out = "\"";
-  const std::size_t n = std::min<std::size_t>(s.size(), 40);
+  // Cut at 40 bytes, but never inside a UTF-8 sequence (the message must stay valid UTF-8).
+  std::size_t n = std::min<std::size_t>(s.size(), 40);
+  while (n > 0 && n < s.size() && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   for (std::size_t i = 0; i < n; ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c == '"' || c == '\\') {
