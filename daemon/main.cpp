@@ -1,7 +1,6 @@
 // invoice-bridge: the composition root. Parses the command line and hands each
 // command to lib/; nothing here is tested on its own.
 #include "app/daemon.hpp"
-#include "app/daemon.hpp"
 #include "app/daemon_config.hpp"
 #include "tools/import_command.hpp"
 #include "config/config_source.hpp"
@@ -60,6 +59,9 @@ int check_config(const std::string& path, bool host_checks) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Until a command sets up its own logger (run, import), log lines go to stderr as text:
+  // stdout is a command's answer (`store ... --json`), a RocksDB warning must not land in it.
+  ib::log::setup(ib::log::Format::text, ib::log::Level::info);
   // libprotobuf's own lines go through our logger (whatever format setup() picks later).
   ib::invoice::route_protobuf_logs();
   CLI::App app{"invoice-bridge: imports vendor invoices from Kafka into Microsoft Dynamics 365 "
