@@ -85,7 +85,8 @@ void Pipeline::Impl::admit_items(std::vector<ItemPtr> decoded) {
 
   std::vector<dedup::PendingMark> pending;
   std::vector<ItemPtr> to_send;
-  std::vector<std::string> dup_keys;
+  std::vector<Change> dup_changes;
+  std::vector<ItemPtr> dup_items;
   for (std::size_t i = 0; i < leaders.size(); ++i) {
     const auto& item = leaders[i];
     const auto& entry = entries.at(i);
@@ -100,8 +101,8 @@ void Pipeline::Impl::admit_items(std::vector<ItemPtr> decoded) {
         to_send.push_back(item);
         break;
       case dedup::Admission::duplicate:
-        dup_keys.push_back(item->decoded.dedup_key);
-        complete(item, Outcome::duplicate);
+        dup_changes.push_back({changelog_partition(*item), item->decoded.dedup_key});
+        dup_items.push_back(item);
         break;
       case dedup::Admission::conflict: {
         const bool imported = state == StoreState::imported;
@@ -125,15 +126,28 @@ void Pipeline::Impl::admit_items(std::vector<ItemPtr> decoded) {
       } break;
     }
   }
-  if (!dup_keys.empty()) record_duplicates(dup_keys);
-  if (!pending.empty()) {
-    if (auto written = parts.store.mark_pending(pending); !written) {
-      fail("dedup store write failed: " + describe_store_error(written.error()));
-      return;
-    }
+  if (!dup_items.empty()) {
+    // Done once their sightings are in the changelog.
+    record_duplicates(std::move(dup_changes), [self = shared_from_this(), dup_items = std::move(dup_items)] {
+      for (const auto& item : dup_items) self->complete(item, Outcome::duplicate);
+    });
   }
-  for (auto& item : to_send) enqueue(item);
-  pump();
+  if (pending.empty()) {
+    pump();
+    return;
+  }
+  if (auto written = parts.store.mark_pending(pending); !written) {
+    fail("dedup store write failed: " + describe_store_error(written.error()));
+    return;
+  }
+  // Sent once the changelog says "pending" (so a member taking over knows it was sent).
+  std::vector<Change> changes;
+  changes.reserve(to_send.size());
+  for (const auto& item : to_send) changes.push_back({changelog_partition(*item), item->decoded.dedup_key});
+  log_changes(std::move(changes), [self = shared_from_this(), to_send = std::move(to_send)] {
+    for (const auto& item : to_send) self->enqueue(item);
+    self->pump();
+  });
 }
 
 // The item no longer holds its key: messages parked behind it are admitted (later, so
