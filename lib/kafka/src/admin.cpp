@@ -160,15 +160,20 @@ boost::system::result<std::optional<TopicDescription>, AdminError> describe_topi
 
   TopicDescription out;
   {
-    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
+    // All topics' metadata: asking for this one would make a broker with
+    // auto.create.topics.enable create it, with the broker's defaults.
     const rd_kafka_metadata_t* md = nullptr;
-    const auto e = rd_kafka_metadata(rk.get(), 0, rkt, &md, ms);
-    rd_kafka_topic_destroy(rkt);
+    const auto e = rd_kafka_metadata(rk.get(), 1, nullptr, &md, ms);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return AdminError{"cannot read the metadata of topic " + topic + ": " + rd_kafka_err2str(e)};
     }
-    const auto terr = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-    const int count = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
+    auto terr = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    int count = 0;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (topic != md->topics[i].topic) continue;
+      terr = md->topics[i].err;
+      count = md->topics[i].partition_cnt;
+    }
     rd_kafka_metadata_destroy(md);
     if (terr == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
       return std::optional<TopicDescription>();
