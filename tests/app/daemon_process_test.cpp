@@ -5,6 +5,7 @@
 // creates-per-key histogram, the review topic and the group's committed offsets.
 #include "daemon_harness.hpp"
 #include "daemon_process.hpp"
+#include "kafka/headers.hpp"
 #include "kafka/topic_reader.hpp"
 #include "sim/simulator.hpp"
 #include "sim_checks.hpp"
@@ -284,7 +285,7 @@ TEST_CASE("a member SIGKILLed after its commits: its partitions move with their 
   CHECK(reviews.size() == static_cast<std::size_t>(kConflicts));
   std::set<std::string> reviewed;
   for (const auto& [payload, headers] : reviews) {
-    CHECK(ib::core::find_last_header(headers, ib::kafka::kReviewReason).value_or("") == "conflict");
+    CHECK(ib::core::find_last_header(headers, ib::kafka::header::kReviewReason).value_or("") == "conflict");
     reviewed.insert(payload);
   }
   CHECK(reviewed.size() == static_cast<std::size_t>(kConflicts));  // each conflict once
