@@ -31,6 +31,10 @@ OperatorCommands::OperatorCommands(CLI::App& app) {
   list->add_option("--start", store_.start, "first key (inclusive)");
   list->add_flag("--include-expired", store_.include_expired, "also entries past the TTL not compacted yet");
   list->callback([this] { store_.action = StoreAction::list; });
+  auto* rebuild = store_cmd_->add_subcommand(
+      "rebuild", "Rebuild the store from the dedup changelog topic (the old one is moved aside).");
+  rebuild->callback([this] { store_.action = StoreAction::rebuild; });
+  add_config(*rebuild, config_path_);
   for (auto* c : {stats, get, forget, list}) {
     add_config(*c, config_path_);
     c->add_flag("--json", store_.json, "JSON output");

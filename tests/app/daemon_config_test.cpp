@@ -161,3 +161,28 @@ TEST_CASE("check_daemon_config: every module's problems with their lines, then t
   // An unreadable config file is one problem, not also the defaults' paths.
   CHECK(ib::app::check_daemon_config((dir.path() / "none.yaml").string(), {}).problems.size() == 1);
 }
+
+TEST_CASE("the changelog and static membership keys: defaults, file and environment",
+          "[app][config][unit][changelog]") {
+  ib::testing::TempDir dir;
+  const auto defaults = ib::app::load_daemon_config(write(dir, "kafka: {topics: {input: ap.invoices}}\n"), {});
+  CHECK(defaults.problems.empty());
+  CHECK(defaults.config.dedup.changelog);
+  CHECK(defaults.config.topics.changelog_topic() == "ap.invoices.dedup-changelog");
+  CHECK(defaults.config.consumer.group_instance_id.empty());
+
+  const auto path = write(dir, R"(
+kafka:
+  topics: {input: ap.invoices, changelog: ap.dedup-log}
+dedup: {changelog: false}
+)");
+  const auto loaded = ib::app::load_daemon_config(path, {{"IB_KAFKA__CONSUMER__GROUP_INSTANCE_ID", "invoice-bridge-2"}});
+  CHECK(loaded.problems.empty());
+  CHECK_FALSE(loaded.config.dedup.changelog);
+  CHECK(loaded.config.topics.changelog_topic() == "ap.dedup-log");
+  CHECK(loaded.config.consumer.group_instance_id == "invoice-bridge-2");
+
+  const auto clash = ib::app::load_daemon_config(write(dir, "kafka: {topics: {changelog: invoices.review}}\n"), {});
+  REQUIRE(clash.problems.size() == 1);
+  CHECK(clash.problems[0].find("kafka.topics.changelog: must differ from kafka.topics.review") != std::string::npos);
+}

@@ -5,6 +5,7 @@
 // creates-per-key histogram, the review topic and the group's committed offsets.
 #include "daemon_harness.hpp"
 #include "daemon_process.hpp"
+#include "kafka/headers.hpp"
 #include "kafka/topic_reader.hpp"
 #include "sim/simulator.hpp"
 #include "sim_checks.hpp"
@@ -233,4 +234,62 @@ TEST_CASE("D365's certificate failing verification: the daemon stops with exit 2
   for (const auto& [tp, offset] : *committed) {
     if (tp.first == name) CHECK(offset < 0);  // no offset stored (librdkafka reports -1001)
   }
+}
+
+TEST_CASE("a member SIGKILLed after its commits: its partitions move with their dedup state",
+          "[app][daemon][process][integration][changelog]") {
+  const auto bootstrap = ib::testing::real_kafka_bootstrap();
+  const auto name = ib::testing::unique_topic("proc-move");
+  ib::testing::TempDir dir1, dir2;  // each member its own store
+  sim::Simulator sim(sim::SimOptions{});
+  const auto config1 = write_config(dir1.path(), bootstrap, name, sim.base_url(), "5s");
+  const auto config2 = write_config(dir2.path(), bootstrap, name, sim.base_url(), "5s");
+  constexpr int kUnique = 200;
+  constexpr int kConflicts = 40;
+
+  // Member 1 creates the topics (input and changelog with 4 partitions), imports every
+  // invoice, commits, and dies without warning.
+  {
+    DaemonProcess member1(config1, dir1.path() / "daemon.log");
+    REQUIRE(member1.wait_running(60s));
+    std::vector<std::pair<std::string, std::string>> records;
+    for (int i = 0; i < kUnique; ++i) records.emplace_back("k" + std::to_string(i), invoice_json(i));
+    produce_all(bootstrap, name, records);
+    REQUIRE(wait_for([&] { return all_imported_and_committed(sim, kUnique, bootstrap, name + "-group", name,
+                                                            name + ".retry"); },
+                     120s));
+    member1.signal(SIGKILL);
+    CHECK(member1.wait(10s) == 128 + SIGKILL);
+  }
+  const auto operations_before = sim.stats().operations;
+
+  // Member 2, with an empty store, takes over every partition and restores it. Late exact
+  // copies are duplicates, late copies with another amount go to review: no API request.
+  DaemonProcess member2(config2, dir2.path() / "daemon.log");
+  REQUIRE(member2.wait_running(60s));
+  std::vector<std::pair<std::string, std::string>> late;
+  for (int i = 0; i < kUnique; ++i) late.emplace_back("k" + std::to_string(i), invoice_json(i));
+  for (int i = 0; i < kConflicts; ++i) {
+    auto changed = invoice_json(i);
+    changed.replace(changed.find("\"amount\":"), 9, "\"amount\":9");  // amount 9xxx.25
+    late.emplace_back("k" + std::to_string(i), changed);
+  }
+  produce_all(bootstrap, name, late);
+  const auto reviews = read_topic(bootstrap, name + ".review", kConflicts);
+  REQUIRE(wait_for([&] { return all_committed(bootstrap, name + "-group", {name, name + ".retry"}); }, 120s));
+  member2.signal(SIGTERM);
+  CHECK(member2.wait(30s) == 0);
+
+  check_created_once(sim, kUnique);
+  CHECK(sim.stats().operations == operations_before);
+  CHECK(reviews.size() == static_cast<std::size_t>(kConflicts));
+  std::set<std::string> reviewed;
+  for (const auto& [payload, headers] : reviews) {
+    CHECK(ib::core::find_last_header(headers, ib::kafka::header::kReviewReason).value_or("") == "conflict");
+    reviewed.insert(payload);
+  }
+  CHECK(reviewed.size() == static_cast<std::size_t>(kConflicts));  // each conflict once
+  const auto log = member2.log_text();
+  CHECK(log.find("changelog restore finished") != std::string::npos);
+  CHECK(log.find("\"keys\":\"0\"") == std::string::npos);  // no assigned partition was empty
 }

@@ -1,6 +1,7 @@
 // RocksDB-only behaviour: persistence, the directory lock across processes, crash safety.
 #include "crash_batches.hpp"
 #include "store_fixtures.hpp"
+#include "dedup/changelog_codec.hpp"
 
 #include <catch2/catch.hpp>
 #include <rocksdb/db.h>
@@ -289,4 +290,23 @@ TEST_CASE_METHOD(RocksFixture, "a real store's directory passes check-config's s
   CHECK(check_store_path("dedup.path", dir.path() / "db").problems.empty());
   store.reset();
   CHECK(check_store_path("dedup.path", dir.path() / "db").problems.empty());
+}
+
+TEST_CASE_METHOD(RocksFixture, "restored entries and their checkpoint survive a reopen together",
+                 "[dedup][rocksdb][changelog]") {
+  Entry e;
+  e.state = ib::core::StoreState::imported;
+  e.fingerprint = "fp";
+  e.record_id = "rec-1";
+  e.first_seen = e.state_since = e.last_seen = std::chrono::floor<std::chrono::milliseconds>(clock.now());
+  const std::vector<ChangelogRecord> chunk{{"ACME|V1|1", encode_changelog_value(e)}};
+  REQUIRE(store->apply_changelog("invoices.dedup-changelog", 2, chunk, 17));
+  reopen();
+  auto cp = store->changelog_checkpoint("invoices.dedup-changelog", 2);
+  REQUIRE(cp);
+  CHECK(*cp == std::optional<std::int64_t>(17));
+  auto got = store->get("ACME|V1|1");
+  REQUIRE(got);
+  REQUIRE(*got);
+  CHECK(**got == e);
 }

@@ -2,6 +2,8 @@
 // (dedup_memory_test) and RocksDbDedupStore (dedup_rocksdb_test), IB_DEDUP_FIXTURE picks.
 #include "store_fixtures.hpp"
 
+#include "dedup/changelog_codec.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -305,4 +307,123 @@ TEST_CASE_METHOD(Fixture, "large and unusual values round-trip exactly", "[dedup
   CHECK(e->attempt == UINT32_MAX);
   CHECK(e->fingerprint == fp);
   CHECK(e->record_id == id);
+}
+
+// --- changelog restore (docs/dedup-store.md "Changelog") ---
+
+namespace {
+
+ChangelogRecord restored(const std::string& key, ib::core::StoreState state, TimePoint last_seen,
+                         std::string fp = "fp") {
+  Entry e;
+  e.state = state;
+  e.fingerprint = std::move(fp);
+  e.attempt = 1;
+  e.state_since = last_seen;
+  e.first_seen = last_seen;
+  e.last_seen = last_seen;
+  e.record_id = state == ib::core::StoreState::imported ? "rec-" + key : "";
+  return {key, encode_changelog_value(e)};
+}
+
+TimePoint ms(TimePoint t) { return std::chrono::floor<std::chrono::milliseconds>(t); }
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "a restored chunk writes its entries and the checkpoint together", "[dedup][changelog]") {
+  const auto now = ms(clock.now());
+  CHECK(store->changelog_checkpoint("log", 3).value() == std::nullopt);
+  const std::vector<ChangelogRecord> chunk{restored("ACME|V1|1", ib::core::StoreState::imported, now),
+                                           restored("ACME|V1|2", ib::core::StoreState::pending, now, "fp-2")};
+  auto applied = store->apply_changelog("log", 3, chunk, 42);
+  REQUIRE(applied);
+  CHECK(applied->written == 2);
+  CHECK(applied->expired == 0);
+  CHECK(store->changelog_checkpoint("log", 3).value() == std::optional<std::int64_t>(42));
+  CHECK(store->changelog_checkpoint("log", 4).value() == std::nullopt);
+  CHECK(store->changelog_checkpoint("other", 3).value() == std::nullopt);
+  const auto a = get(*store, "ACME|V1|1");
+  REQUIRE(a);
+  CHECK(a->state == ib::core::StoreState::imported);
+  CHECK(a->record_id == "rec-ACME|V1|1");
+  CHECK(a->last_seen == now);
+  const auto b = get(*store, "ACME|V1|2");
+  REQUIRE(b);
+  CHECK(b->state == ib::core::StoreState::pending);
+  CHECK(b->fingerprint == "fp-2");
+}
+
+TEST_CASE_METHOD(Fixture, "a chunk with an undecodable record changes nothing, checkpoint included",
+                 "[dedup][changelog]") {
+  const auto now = ms(clock.now());
+  REQUIRE(store->apply_changelog("log", 0, {}, 5));
+  const std::vector<ChangelogRecord> chunk{restored("good", ib::core::StoreState::imported, now),
+                                           {"bad", std::string("\x09garbage")}};
+  auto applied = store->apply_changelog("log", 0, chunk, 9);
+  REQUIRE_FALSE(applied);
+  CHECK(applied.error().code == StoreErrc::corruption);
+  CHECK_FALSE(get(*store, "good"));
+  CHECK(store->changelog_checkpoint("log", 0).value() == std::optional<std::int64_t>(5));
+}
+
+TEST_CASE_METHOD(Fixture, "the checkpoint never moves back; a tombstone deletes", "[dedup][changelog]") {
+  const auto now = ms(clock.now());
+  const std::vector<ChangelogRecord> first{restored("k", ib::core::StoreState::imported, now)};
+  REQUIRE(store->apply_changelog("log", 1, first, 100));
+  REQUIRE(store->apply_changelog("log", 1, {}, 50));
+  CHECK(store->changelog_checkpoint("log", 1).value() == std::optional<std::int64_t>(100));
+  const std::vector<ChangelogRecord> tomb{{"k", ""}};
+  auto applied = store->apply_changelog("log", 1, tomb, 101);
+  REQUIRE(applied);
+  CHECK(applied->deleted == 1);
+  CHECK_FALSE(get(*store, "k"));
+  CHECK(store->changelog_checkpoint("log", 1).value() == std::optional<std::int64_t>(101));
+}
+
+TEST_CASE_METHOD(Fixture, "restored entries past the TTL are skipped; the TTL counts from their last_seen",
+                 "[dedup][changelog]") {
+  const auto now = ms(clock.now());
+  const std::vector<ChangelogRecord> chunk{
+      restored("old", ib::core::StoreState::imported, now - kTtl),  // expired at exactly ttl
+      restored("young", ib::core::StoreState::imported, now - kTtl + 1h)};
+  auto applied = store->apply_changelog("log", 0, chunk, 2);
+  REQUIRE(applied);
+  CHECK(applied->written == 1);
+  CHECK(applied->expired == 1);
+  CHECK_FALSE(get(*store, "old"));
+  CHECK(get(*store, "young"));
+  clock.advance(1h - 1ms);
+  CHECK(get(*store, "young"));
+  clock.advance(1ms);
+  CHECK_FALSE(get(*store, "young"));
+}
+
+TEST_CASE_METHOD(Fixture, "checkpoints never show in lookup, scan or stats, and marks refuse their byte",
+                 "[dedup][changelog]") {
+  pending(*store, "a", 1);
+  REQUIRE(store->apply_changelog("log", 0, {}, 7));
+  REQUIRE(store->apply_changelog("log", 1, {}, 8));
+  const std::vector<std::string> keys{checkpoint_key("log", 0), "a"};
+  auto found = store->lookup(keys);
+  REQUIRE(found);
+  CHECK_FALSE((*found)[0]);
+  CHECK((*found)[1]);
+  ScanOptions all;
+  all.include_expired = true;
+  auto page = store->scan(all);
+  REQUIRE(page);
+  REQUIRE(page->rows.size() == 1);
+  CHECK(page->rows[0].key == "a");
+  CHECK_FALSE(page->next_start);
+  auto st = store->stats();
+  REQUIRE(st);
+  CHECK(st->estimated_keys <= 1);
+  const std::vector<PendingMark> reserved{{checkpoint_key("log", 0), "fp", 1}};
+  auto refused = store->mark_pending(reserved);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == StoreErrc::invalid_argument);
+  CHECK_FALSE(store->forget(checkpoint_key("log", 0)));
+  CHECK(store->changelog_checkpoint("log", 0).value() == std::optional<std::int64_t>(7));
+  REQUIRE(store->compact());
+  CHECK(store->changelog_checkpoint("log", 1).value() == std::optional<std::int64_t>(8));
 }

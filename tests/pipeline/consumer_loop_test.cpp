@@ -262,3 +262,89 @@ TEST_CASE("an input message with ib-replay-count is sent again; the retry topic'
   h.loop->stop();
   REQUIRE(h.run_until([&] { return h.result.has_value(); }));
 }
+
+namespace {
+
+// Restores nothing by itself: the test finishes each restore when it wants.
+class ManualRestorer : public PartitionRestorer {
+public:
+  std::map<std::int32_t, std::function<void(std::optional<std::string>)>> running;
+  std::vector<std::int32_t> started, cancelled;
+  void start(std::int32_t partition, std::function<void(std::optional<std::string>)> done) override {
+    started.push_back(partition);
+    running[partition] = std::move(done);
+  }
+  void cancel(std::int32_t partition) override { cancelled.push_back(partition); }
+  void finish(std::int32_t partition, std::optional<std::string> error = std::nullopt) {
+    auto done = std::move(running.at(partition));
+    running.erase(partition);
+    done(std::move(error));
+  }
+};
+
+ib::kafka::RebalanceEvent rebalance(ib::kafka::RebalanceEvent::Kind kind, std::vector<TopicPartition> tps) {
+  ib::kafka::RebalanceEvent ev;
+  ev.kind = kind;
+  ev.partitions = std::move(tps);
+  return ev;
+}
+
+}  // namespace
+
+TEST_CASE("an assigned input partition is paused and its messages wait until its restore is done",
+          "[pipeline][consumer_loop][unit][changelog]") {
+  Harness h;
+  ManualRestorer restorer;
+  h.loop = std::make_unique<ConsumerLoop>(ConsumerLoopConfig{}, h.consumer, *h.pipeline, h.clock, nullptr, &restorer);
+  using Kind = ib::kafka::RebalanceEvent::Kind;
+  h.consumer.events.emplace_back(
+      rebalance(Kind::assigned, {{"invoices", 0}, {"invoices", 1}, {"invoices.retry", 0}}));
+  h.consumer.add("invoices", 0, 5, "A");  // fetched before the pause took hold
+  h.consumer.add("invoices", 1, 7, "B");
+  h.start();
+  REQUIRE(h.run_until([&] { return h.consumer.events.empty(); }));
+  h.settle();
+  CHECK(restorer.started == std::vector<std::int32_t>{0, 1});  // the retry topic has no changelog
+  CHECK(h.consumer.paused == std::set<TopicPartition>{{"invoices", 0}, {"invoices", 1}});
+  CHECK(h.sender.sent().empty());
+  CHECK(h.loop->held() == 2);
+  CHECK(h.loop->restoring() == 2);
+
+  restorer.finish(1);
+  REQUIRE(h.run_until([&] { return h.consumer.stored.count({"invoices", 1}) > 0; }));
+  CHECK(h.sender.sent() == std::vector<std::string>{"B"});
+  CHECK(h.consumer.paused == std::set<TopicPartition>{{"invoices", 0}});
+  CHECK(h.consumer.stored.at({"invoices", 1}) == 8);
+
+  // Partition 0 is revoked mid-restore: its held message is dropped, the restore cancelled,
+  // and its late completion changes nothing.
+  h.consumer.revoked.insert({"invoices", 0});
+  h.consumer.events.emplace_back(rebalance(Kind::revoked, {{"invoices", 0}}));
+  REQUIRE(h.run_until([&] { return h.consumer.events.empty(); }));
+  h.settle();
+  CHECK(restorer.cancelled == std::vector<std::int32_t>{0});
+  restorer.finish(0);
+  h.settle();
+  CHECK(h.sender.sent() == std::vector<std::string>{"B"});
+  CHECK(h.loop->held() == 0);
+  CHECK(h.loop->restoring() == 0);
+  h.loop->stop();
+  REQUIRE(h.run_until([&] { return h.result.has_value(); }));
+  CHECK_FALSE(*h.result);
+}
+
+TEST_CASE("a failed restore stops the loop with its reason", "[pipeline][consumer_loop][unit][changelog]") {
+  Harness h;
+  ManualRestorer restorer;
+  h.loop = std::make_unique<ConsumerLoop>(ConsumerLoopConfig{}, h.consumer, *h.pipeline, h.clock, nullptr, &restorer);
+  h.consumer.events.emplace_back(rebalance(ib::kafka::RebalanceEvent::Kind::assigned, {{"invoices", 2}}));
+  h.consumer.add("invoices", 2, 0, "A");
+  h.start();
+  REQUIRE(h.run_until([&] { return restorer.running.count(2) > 0 && h.consumer.events.empty(); }));
+  restorer.finish(2, "broker gone");
+  REQUIRE(h.run_until([&] { return h.result.has_value(); }));
+  REQUIRE(*h.result);
+  CHECK((*h.result)->find("restore of partition 2 failed: broker gone") != std::string::npos);
+  CHECK(h.sender.sent().empty());
+  CHECK(h.consumer.stored.empty());
+}

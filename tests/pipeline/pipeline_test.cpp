@@ -4,6 +4,7 @@
 #include "pipeline/pipeline.hpp"
 
 #include "core/steady_time.hpp"
+#include "dedup/changelog_codec.hpp"
 #include "dedup/memory_dedup_store.hpp"
 #include "testing/fake_producer.hpp"
 #include "kafka/headers.hpp"
@@ -745,4 +746,135 @@ TEST_CASE("a retry-topic copy behind another copy of its group waits for it, the
   CHECK(h.sender.sends.at("B") == 1);
   CHECK(h.sender.sends.count("A") == 0);
   CHECK(h.pipeline->backlog() == 0);
+}
+
+// --- the dedup changelog (docs/architecture.md "How state follows partitions") ---
+
+namespace {
+
+PipelineConfig changelog_config() {
+  auto c = Harness::small_config();
+  c.changelog_topic = "invoices.dedup-changelog";
+  return c;
+}
+
+// Runs the pipeline's handlers for a while without acknowledging any produce.
+void spin(Harness& h, std::chrono::milliseconds for_how_long = 30ms) {
+  h.ctx.run_for(for_how_long);
+  h.ctx.restart();
+}
+
+std::vector<ib::kafka::OutgoingMessage> changelog_records(const Harness& h) {
+  std::vector<ib::kafka::OutgoingMessage> out;
+  for (auto& m : h.producer.produced()) {
+    if (m.topic == "invoices.dedup-changelog") out.push_back(m);
+  }
+  return out;
+}
+
+ib::dedup::Entry decoded(const ib::kafka::OutgoingMessage& m) {
+  auto e = ib::dedup::decode_changelog_value(m.value);
+  REQUIRE(e);
+  return *e;
+}
+
+}  // namespace
+
+TEST_CASE("with a changelog, every store change is produced in its message's partition and gates `done`",
+          "[pipeline][unit][changelog]") {
+  Harness h(changelog_config());
+  h.seed("C", StoreState::imported, "f1");
+  h.pipeline->submit({h.msg("A|f1", 0, 2), h.msg("B|f1", 0, 3), h.msg("C|f1", 0, 1)});
+  spin(h);
+  // Before any ack: the pending marks and the duplicate sighting are in the changelog,
+  // nothing is sent (a member taking over must know what was sent), nothing is done.
+  auto records = changelog_records(h);
+  REQUIRE(records.size() == 3);
+  std::map<std::string, ib::kafka::OutgoingMessage> by_key;
+  for (auto& r : records) by_key[r.key] = r;
+  CHECK(by_key.at("A").partition == 2);
+  CHECK(decoded(by_key.at("A")).state == StoreState::pending);
+  CHECK(decoded(by_key.at("A")).fingerprint == "f1");
+  CHECK(by_key.at("B").partition == 3);
+  CHECK(by_key.at("C").partition == 1);
+  CHECK(decoded(by_key.at("C")).state == StoreState::imported);
+  CHECK(decoded(by_key.at("C")).duplicates == 1);
+  CHECK(decoded(by_key.at("C")) == h.entry("C"));
+  CHECK(h.sender.batches.empty());
+  CHECK(h.done.empty());
+
+  // Acked: A and B are sent and imported; their imported records are produced, and they
+  // are done only once those are acknowledged too.
+  h.ack_produces();
+  spin(h);
+  REQUIRE(h.done.size() == 1);
+  CHECK(h.done[0].second == Outcome::duplicate);
+  CHECK(h.sender.sent() == std::vector<std::string>{"A", "B"});
+  records = changelog_records(h);
+  REQUIRE(records.size() == 5);
+  CHECK(records[3].key == "A");
+  CHECK(records[3].partition == 2);
+  CHECK(decoded(records[3]).state == StoreState::imported);
+  CHECK(decoded(records[3]) == h.entry("A"));
+  CHECK(records[4].key == "B");
+  CHECK(records[4].partition == 3);
+  CHECK(h.done.size() == 1);
+  h.ack_produces();
+  spin(h);
+  CHECK(h.outcomes()[Outcome::imported] == 2);
+  CHECK(h.done.size() == 3);
+  CHECK(h.pipeline->backlog() == 0);
+  CHECK_FALSE(h.fatal);
+}
+
+TEST_CASE("a retry's store changes go to its origin's changelog partition", "[pipeline][unit][changelog]") {
+  Harness h(changelog_config());
+  auto m = h.msg("R|f1", 1, 0);
+  m.topic = "invoices.retry";
+  ib::kafka::RetryHistory history;
+  history.attempt = 1;
+  history.origin = {"invoices", 5, 77};
+  m.retry = history;
+  h.run({m});
+  REQUIRE(h.done.size() == 1);
+  const auto records = changelog_records(h);
+  REQUIRE(records.size() == 2);  // pending, imported
+  for (const auto& r : records) CHECK(r.partition == 5);
+}
+
+TEST_CASE("a failed changelog produce stops the pipeline: nothing sent, nothing done",
+          "[pipeline][unit][changelog]") {
+  Harness h(changelog_config());
+  h.produce_error = -192;  // RD_KAFKA_RESP_ERR__MSG_TIMED_OUT
+  h.run({h.msg("A|f1"), h.msg("B|f1")});
+  REQUIRE(h.fatal);
+  CHECK(h.fatal->find("changelog topic") != std::string::npos);
+  CHECK(h.sender.batches.empty());
+  CHECK(h.done.empty());
+}
+
+TEST_CASE("acknowledged changelog writes move the checkpoint only of owned partitions",
+          "[pipeline][unit][changelog]") {
+  Harness h(changelog_config());
+  // FakeProducer delivers everything to partition 0 at offsets 0, 1, 2...
+  h.run({h.msg("A|f1")});
+  REQUIRE(h.done.size() == 1);
+  CHECK(h.store.changelog_checkpoint("invoices.dedup-changelog", 0).value() == std::nullopt);
+  h.pipeline->changelog_owned(0, true);
+  h.run({h.msg("B|f1")});
+  REQUIRE(h.done.size() == 2);
+  spin(h);
+  CHECK(h.store.changelog_checkpoint("invoices.dedup-changelog", 0).value() == std::optional<std::int64_t>(4));
+  h.pipeline->changelog_owned(0, false);
+  h.run({h.msg("C|f1")});
+  spin(h);
+  CHECK(h.store.changelog_checkpoint("invoices.dedup-changelog", 0).value() == std::optional<std::int64_t>(4));
+}
+
+TEST_CASE("without a changelog nothing is produced for store changes", "[pipeline][unit][changelog]") {
+  Harness h;
+  h.run({h.msg("A|f1"), h.msg("A|f1")});
+  CHECK(h.outcomes()[Outcome::imported] == 1);
+  CHECK(h.outcomes()[Outcome::duplicate] == 1);
+  CHECK(h.producer.produced().empty());
 }

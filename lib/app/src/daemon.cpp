@@ -9,6 +9,7 @@
 #include "kafka/rdkafka_consumer.hpp"
 #include "kafka/rdkafka_producer.hpp"
 #include "metrics/metrics_server.hpp"
+#include "pipeline/changelog_restorer.hpp"
 #include "pipeline/consumer_loop.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/pipeline_metrics.hpp"
@@ -28,6 +29,66 @@
 namespace ib::app {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// The changelog topic exists (created when missing and allowed) with cleanup.policy=compact
+// and the input's partition count. nullopt when it does; else the exit code (2: a
+// configuration problem to fix, 3: Kafka unreachable, worth another start) after logging.
+std::optional<int> ensure_changelog(const DaemonConfig& cfg, const kafka::Properties& admin) {
+  const auto timeout = std::chrono::seconds(30);
+  const std::string name = cfg.topics.changelog_topic();
+  auto input = kafka::describe_topic(admin, cfg.topics.input, timeout);
+  if (!input) {
+    log::error("cannot describe the input topic", {{"topic", cfg.topics.input}, {"error", input.error().message}});
+    return 3;
+  }
+  if (!*input) {
+    log::error("the input topic does not exist; the dedup changelog needs its partition count",
+               {{"topic", cfg.topics.input}});
+    return 2;
+  }
+  const int partitions = (*input)->partitions;
+  if (cfg.topics.create) {
+    kafka::TopicSpec spec{name, partitions, cfg.topics.replication_factor, {{"cleanup.policy", "compact"}}};
+    if (auto made = kafka::ensure_topics(admin, {spec}, timeout); !made) {
+      log::error("cannot create the dedup changelog topic", {{"topic", name}, {"error", made.error().message}});
+      return 3;
+    }
+  }
+  auto log_topic = kafka::describe_topic(admin, name, timeout);
+  if (!log_topic) {
+    log::error("cannot describe the dedup changelog topic", {{"topic", name}, {"error", log_topic.error().message}});
+    return 3;
+  }
+  const std::string fix = "create it with cleanup.policy=compact and " + std::to_string(partitions) +
+                          " partitions (the input's), or set dedup.changelog: false for a single member";
+  if (!*log_topic) {
+    log::error("the dedup changelog topic does not exist (kafka.topics.create is false)",
+               {{"topic", name}, {"fix", fix}});
+    return 2;
+  }
+  const auto policy = (*log_topic)->configs.find("cleanup.policy");
+  if (policy == (*log_topic)->configs.end() || policy->second != "compact") {
+    log::error("the dedup changelog topic must have cleanup.policy=compact (delete would lose dedup state)",
+               {{"topic", name},
+                {"cleanup_policy", policy == (*log_topic)->configs.end() ? "" : policy->second},
+                {"fix", fix}});
+    return 2;
+  }
+  if ((*log_topic)->partitions != partitions) {
+    log::error("the dedup changelog topic must have as many partitions as the input topic",
+               {{"topic", name},
+                {"partitions", std::to_string((*log_topic)->partitions)},
+                {"input_partitions", std::to_string(partitions)},
+                {"fix", fix}});
+    return 2;
+  }
+  log::info("dedup changelog topic checked", {{"topic", name}, {"partitions", std::to_string(partitions)}});
+  return std::nullopt;
+}
+
+}  // namespace
 
 D365Factory make_d365_factory(const DaemonConfig& daemon_config) {
   const d365::D365Config& config = daemon_config.d365;
@@ -113,19 +174,27 @@ int Daemon::run(bool handle_signals) {
   }
   std::unique_ptr<dedup::DedupStore> store = std::move(*opened);
 
+  kafka::Properties admin = cfg.producer.properties;
+  admin["bootstrap.servers"] = cfg.producer.bootstrap_servers;
   if (cfg.topics.create) {
-    kafka::Properties admin = cfg.producer.properties;
-    admin["bootstrap.servers"] = cfg.producer.bootstrap_servers;
     std::vector<kafka::TopicSpec> specs;
     for (const auto& name : {cfg.topics.retry, cfg.topics.review}) {
       specs.push_back({name, cfg.topics.partitions, cfg.topics.replication_factor, {}});
     }
+    // The changelog's partition count is the input's: an input that does not exist yet is
+    // created here (kafka.topics.partitions) rather than left to auto-creation.
+    if (cfg.dedup.changelog) specs.push_back({cfg.topics.input, cfg.topics.partitions, cfg.topics.replication_factor, {}});
     notify_status("creating the retry and review topics");
     if (auto made = kafka::ensure_topics(admin, specs, std::chrono::seconds(30)); !made) {
       log::error("cannot create the retry and review topics", {{"error", made.error().message}});
       // Kafka unreachable at boot is worth another start (exit 3: systemd restarts it).
       return 3;
     }
+  }
+
+  if (cfg.dedup.changelog) {
+    notify_status("checking the dedup changelog topic");
+    if (auto code = ensure_changelog(cfg, admin)) return *code;
   }
 
   std::unique_ptr<kafka::RdKafkaProducer> producer;
@@ -154,6 +223,7 @@ int Daemon::run(bool handle_signals) {
     healthy = false;
     loop_ptr->fail(reason);
   };
+  events.changelog_error = [&] { metrics.changelog_produce_error(); };
   events.batch_answered = [&](std::size_t size, std::chrono::steady_clock::duration took,
                               const std::vector<d365::Answer>& answers) {
     metrics.batch(size, took);
@@ -168,9 +238,19 @@ int Daemon::run(bool handle_signals) {
   auto pipeline_config = cfg.pipeline;
   pipeline_config.retry_topic = cfg.topics.retry;
   pipeline_config.review_topic = cfg.topics.review;
+  if (cfg.dedup.changelog) pipeline_config.changelog_topic = cfg.topics.changelog_topic();
   pipeline::Pipeline pipe(s.ctx.get_executor(), pipeline_config,
                           {*d365.codec, *store, *d365.sender, *producer, clock}, events);
-  pipeline::ConsumerLoop loop(cfg.loop, *consumer, pipe, clock, &metrics);
+  std::unique_ptr<pipeline::ChangelogRestorer> restorer;
+  if (cfg.dedup.changelog) {
+    pipeline::ChangelogRestoreConfig restore;
+    restore.topic = cfg.topics.changelog_topic();
+    restore.read.properties = cfg.consumer.properties;
+    restore.read.properties["bootstrap.servers"] = cfg.consumer.bootstrap_servers;
+    restore.read.properties.erase("group.instance.id");  // the restore reader joins no group
+    restorer = std::make_unique<pipeline::ChangelogRestorer>(s.ctx.get_executor(), restore, *store, &metrics);
+  }
+  pipeline::ConsumerLoop loop(cfg.loop, *consumer, pipe, clock, &metrics, restorer.get());
   loop_ptr = &loop;
 
   std::atomic<bool> ready{false};

@@ -37,6 +37,7 @@ void DedupConfig::load(config::ConfigSource& s) {
   s.read_enum("dedup.fsync", policy, fsync_policy_names());
   if (auto p = parse_fsync_policy(policy)) fsync = *p;
   s.read("dedup.fsync_interval", fsync_interval);
+  s.read("dedup.changelog", changelog);
 }
 
 config::HostFindings DedupConfig::check_host(const config::ConfigSource& source) const {

@@ -59,6 +59,10 @@ std::optional<Entry> apply_duplicate(const std::optional<Entry>& live, TimePoint
 
 std::optional<StoreError> check_key(std::string_view key) {
   if (key.empty()) return StoreError{StoreErrc::invalid_argument, "dedup store: empty key"};
+  // The store's own keys (changelog checkpoints) start with 0xff, which UTF-8 never has.
+  if (key.front() == '\xff') {
+    return StoreError{StoreErrc::invalid_argument, "dedup store: key starts with the reserved byte 0xff"};
+  }
   return std::nullopt;
 }
 

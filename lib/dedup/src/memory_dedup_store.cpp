@@ -1,5 +1,6 @@
 #include "dedup/memory_dedup_store.hpp"
 
+#include "dedup/changelog_codec.hpp"
 #include "entry_rules.hpp"
 
 #include <unordered_map>
@@ -128,6 +129,51 @@ Result<StoreStats> MemoryDedupStore::stats() {
     s.memtable_bytes += k.size() + e.fingerprint.size() + e.record_id.size() + sizeof(Entry);
   }
   return s;
+}
+
+Result<std::optional<std::int64_t>> MemoryDedupStore::changelog_checkpoint(std::string_view topic,
+                                                                          std::int32_t partition) {
+  std::lock_guard lock(mutex_);
+  if (auto f = take_failure(); !f) return f.error();
+  auto it = checkpoints_.find(checkpoint_key(topic, partition));
+  if (it == checkpoints_.end()) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(it->second);
+}
+
+Result<RestoreApplied> MemoryDedupStore::apply_changelog(std::string_view topic, std::int32_t partition,
+                                                         std::span<const ChangelogRecord> records,
+                                                         std::int64_t next_offset) {
+  std::lock_guard lock(mutex_);
+  if (auto f = take_failure(); !f) return f.error();
+  const auto now = clock_.now();
+  std::vector<std::pair<const ChangelogRecord*, std::optional<Entry>>> decoded;
+  for (const auto& r : records) {
+    if (auto e = detail::check_key(r.key)) return *e;
+    if (r.value.empty()) {
+      decoded.emplace_back(&r, std::nullopt);
+      continue;
+    }
+    auto entry = decode_changelog_value(r.value);
+    if (!entry) {
+      return StoreError{StoreErrc::corruption, "memory dedup store: undecodable changelog value"};
+    }
+    decoded.emplace_back(&r, std::move(entry));
+  }
+  RestoreApplied applied;
+  for (auto& [r, entry] : decoded) {
+    if (!entry) {
+      entries_.erase(r->key);
+      ++applied.deleted;
+    } else if (detail::is_expired(*entry, now, ttl_)) {
+      ++applied.expired;
+    } else {
+      entries_[r->key] = std::move(*entry);
+      ++applied.written;
+    }
+  }
+  auto& cp = checkpoints_.try_emplace(checkpoint_key(topic, partition), next_offset).first->second;
+  cp = std::max(cp, next_offset);
+  return applied;
 }
 
 Result<void> MemoryDedupStore::sync() {

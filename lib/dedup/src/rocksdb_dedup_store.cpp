@@ -1,5 +1,7 @@
 #include "dedup/rocksdb_dedup_store.hpp"
 
+#include "dedup/changelog_codec.hpp"
+
 #include "entry_codec.hpp"
 #include "entry_rules.hpp"
 #include "store_directory.hpp"
@@ -52,9 +54,10 @@ class TtlCompactionFilter final : public rocksdb::CompactionFilter {
 public:
   TtlCompactionFilter(core::Clock& clock, std::chrono::milliseconds ttl) : clock_(clock), ttl_(ttl) {}
 
-  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+  bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value,
               std::string* /*new_value*/, bool* /*value_changed*/) const override {
     try {
+      if (is_reserved_key(std::string_view(key.data(), key.size()))) return false;  // checkpoints
       const auto last = detail::decode_last_seen_ms(std::string_view(value.data(), value.size()));
       if (!last) return false;  // keep what we cannot read; reads report it as corruption
       return detail::is_expired(*last, detail::to_ms(clock_.now()), ttl_.count());
@@ -226,7 +229,7 @@ struct RocksDbDedupStore::Impl {
     db->MultiGet(rocksdb::ReadOptions(), db->DefaultColumnFamily(), n, slices.data(), values.data(),
                  statuses.data());
     for (std::size_t i = 0; i < n; ++i) {
-      if (statuses[i].IsNotFound()) continue;
+      if (statuses[i].IsNotFound() || is_reserved_key(keys[i])) continue;
       if (!statuses[i].ok()) return error(statuses[i], "lookup");
       auto entry = detail::decode_entry(std::string_view(values[i].data(), values[i].size()));
       if (!entry) return bad_value(keys[i]);
@@ -461,6 +464,7 @@ Result<ScanPage> RocksDbDedupStore::scan(const ScanOptions& options) {
   ScanPage page;
   for (it->Seek(options.start); it->Valid(); it->Next()) {
     const std::string_view key(it->key().data(), it->key().size());
+    if (is_reserved_key(key)) break;  // the store's own keys sort last (0xff); not entries
     auto entry = detail::decode_entry(std::string_view(it->value().data(), it->value().size()));
     if (!entry) return impl_->bad_value(key);
     const bool expired = detail::is_expired(*entry, now, impl_->config.ttl);
@@ -482,7 +486,68 @@ Result<StoreStats> RocksDbDedupStore::stats() {
   db.GetIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &s.disk_bytes);
   db.GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &s.memtable_bytes);
   s.block_cache_bytes = impl_->cache->GetUsage();
+  // The checkpoints are not entries (the estimate is an estimate: never below zero).
+  std::uint64_t reserved = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(rocksdb::Slice("\xff", 1)); it->Valid(); it->Next()) ++reserved;
+  s.estimated_keys -= std::min(s.estimated_keys, reserved);
   return s;
+}
+
+Result<std::optional<std::int64_t>> RocksDbDedupStore::changelog_checkpoint(std::string_view topic,
+                                                                           std::int32_t partition) {
+  const std::string key = checkpoint_key(topic, partition);
+  std::string value;
+  const auto s = impl_->db->Get(rocksdb::ReadOptions(), key, &value);
+  if (s.IsNotFound()) return std::optional<std::int64_t>();
+  if (!s.ok()) return impl_->error(s, "checkpoint read");
+  try {
+    std::size_t used = 0;
+    const std::int64_t offset = std::stoll(value, &used);
+    if (used == value.size() && offset >= 0) return std::optional<std::int64_t>(offset);
+  } catch (const std::exception&) {
+  }
+  return StoreError{StoreErrc::corruption, "dedup store " + impl_->config.path.string() +
+                                               ": undecodable changelog checkpoint for " + std::string(topic) +
+                                               " partition " + std::to_string(partition)};
+}
+
+Result<RestoreApplied> RocksDbDedupStore::apply_changelog(std::string_view topic, std::int32_t partition,
+                                                          std::span<const ChangelogRecord> records,
+                                                          std::int64_t next_offset) {
+  RestoreApplied applied;
+  rocksdb::WriteBatch batch;
+  const auto now = impl_->clock.now();
+  for (const auto& r : records) {
+    if (auto e = detail::check_key(r.key)) return *e;
+    const rocksdb::Slice key(r.key);
+    if (r.value.empty()) {
+      batch.Delete(key);
+      ++applied.deleted;
+      continue;
+    }
+    auto entry = decode_changelog_value(r.value);
+    if (!entry) {
+      return StoreError{StoreErrc::corruption, "dedup store " + impl_->config.path.string() +
+                                                   ": undecodable changelog value for key '" + printable(r.key) +
+                                                   "' (" + std::string(topic) + " partition " +
+                                                   std::to_string(partition) + ")"};
+    }
+    if (detail::is_expired(*entry, now, impl_->config.ttl)) {
+      ++applied.expired;
+      continue;
+    }
+    batch.Put(key, detail::encode_entry(*entry));
+    ++applied.written;
+  }
+  std::lock_guard lock(impl_->write_mutex);
+  auto current = changelog_checkpoint(topic, partition);
+  if (!current) return current.error();
+  if (!*current || **current < next_offset) {
+    batch.Put(checkpoint_key(topic, partition), std::to_string(next_offset));
+  }
+  if (auto w = impl_->write(batch); !w) return w.error();
+  return applied;
 }
 
 Result<void> RocksDbDedupStore::sync() {

@@ -143,4 +143,77 @@ boost::system::result<void, AdminError> ensure_topics(const Properties& properti
   }
 }
 
+boost::system::result<std::optional<TopicDescription>, AdminError> describe_topic(
+    const Properties& properties, const std::string& topic, std::chrono::milliseconds timeout) {
+  char err[512];
+  ConfPtr conf(rd_kafka_conf_new(), &rd_kafka_conf_destroy);
+  detail::route_logs(conf.get());
+  for (const auto& [k, v] : properties) {
+    if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      return AdminError{"kafka admin property " + k + ": " + err};
+    }
+  }
+  HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err), &rd_kafka_destroy);
+  if (!rk) return AdminError{std::string("kafka admin client: ") + err};
+  conf.release();
+  const int ms = static_cast<int>(timeout.count());
+
+  TopicDescription out;
+  {
+    // All topics' metadata: asking for this one would make a broker with
+    // auto.create.topics.enable create it, with the broker's defaults.
+    const rd_kafka_metadata_t* md = nullptr;
+    const auto e = rd_kafka_metadata(rk.get(), 1, nullptr, &md, ms);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return AdminError{"cannot read the metadata of topic " + topic + ": " + rd_kafka_err2str(e)};
+    }
+    auto terr = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    int count = 0;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (topic != md->topics[i].topic) continue;
+      terr = md->topics[i].err;
+      count = md->topics[i].partition_cnt;
+    }
+    rd_kafka_metadata_destroy(md);
+    if (terr == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      return std::optional<TopicDescription>();
+    }
+    if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return AdminError{"topic " + topic + ": " + rd_kafka_err2str(terr)};
+    }
+    out.partitions = count;
+  }
+
+  using ResourcePtr = std::unique_ptr<rd_kafka_ConfigResource_t, decltype(&rd_kafka_ConfigResource_destroy)>;
+  ResourcePtr resource(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str()),
+                       &rd_kafka_ConfigResource_destroy);
+  OptionsPtr options(rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS),
+                     &rd_kafka_AdminOptions_destroy);
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), ms, err, sizeof err);
+  QueuePtr queue(rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
+  rd_kafka_ConfigResource_t* raw = resource.get();
+  rd_kafka_DescribeConfigs(rk.get(), &raw, 1, options.get(), queue.get());
+  EventPtr event(rd_kafka_queue_poll(queue.get(), ms + 1000), &rd_kafka_event_destroy);
+  if (!event) return AdminError{"describe topic " + topic + ": timed out"};
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return AdminError{"describe topic " + topic + ": " + rd_kafka_event_error_string(event.get())};
+  }
+  const auto* result = rd_kafka_event_DescribeConfigs_result(event.get());
+  size_t count = 0;
+  const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(result, &count);
+  for (size_t i = 0; i < count; ++i) {
+    if (const auto e = rd_kafka_ConfigResource_error(resources[i]); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* msg = rd_kafka_ConfigResource_error_string(resources[i]);
+      return AdminError{"describe topic " + topic + ": " + (msg != nullptr ? msg : rd_kafka_err2str(e))};
+    }
+    size_t n = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(resources[i], &n);
+    for (size_t j = 0; j < n; ++j) {
+      const char* value = rd_kafka_ConfigEntry_value(entries[j]);
+      out.configs[rd_kafka_ConfigEntry_name(entries[j])] = value != nullptr ? value : "";
+    }
+  }
+  return std::optional<TopicDescription>(std::move(out));
+}
+
 }  // namespace ib::kafka

@@ -60,6 +60,18 @@ std::vector<std::string> TopicsConfig::validate() const {
       }
     }
   }
+  const std::string log = changelog_topic();
+  if (!changelog.empty() && !legal_topic_name(changelog)) {
+    problems.push_back("kafka.topics.changelog: '" + changelog +
+                       "' is not a valid topic name (letters, digits, '.', '_', '-'; at most 249)");
+  } else if (log.size() > 249) {
+    problems.push_back("kafka.topics.changelog: the derived name '" + log + "' is too long; set a shorter one");
+  }
+  for (const auto& [key, value] : named) {
+    if (!value->empty() && *value == log) {
+      problems.push_back("kafka.topics.changelog: must differ from " + std::string(key) + " ('" + log + "')");
+    }
+  }
   if (partitions < 1) problems.push_back("kafka.topics.partitions: must be at least 1");
   if (replication_factor < 1) problems.push_back("kafka.topics.replication_factor: must be at least 1");
   return problems;
@@ -76,6 +88,7 @@ void load_section(config::ConfigSource& s, ConsumerConfig& consumer, ProducerCon
   s.read("kafka.topics.input", topics.input);
   s.read("kafka.topics.retry", topics.retry);
   s.read("kafka.topics.review", topics.review);
+  s.read("kafka.topics.changelog", topics.changelog);
   s.read("kafka.topics.create", topics.create);
   s.read("kafka.topics.partitions", topics.partitions);
   s.read("kafka.topics.replication_factor", topics.replication_factor);
@@ -83,6 +96,7 @@ void load_section(config::ConfigSource& s, ConsumerConfig& consumer, ProducerCon
               {"cooperative-sticky", "range", "roundrobin"});
   s.read_enum("kafka.consumer.auto_offset_reset", consumer.auto_offset_reset, {"earliest", "latest"});
   s.read("kafka.consumer.session_timeout", consumer.session_timeout);
+  s.read("kafka.consumer.group_instance_id", consumer.group_instance_id);
   s.read("kafka.consumer.auto_commit_interval", consumer.auto_commit_interval);
   s.read("kafka.consumer.close_timeout", consumer.close_timeout);
   Properties consumer_props, producer_props;

@@ -271,6 +271,7 @@ RdKafkaConsumer::RdKafkaConsumer(ConsumerConfig config)
   detail::route_logs(conf->c_ptr_global());
   if (!c.bootstrap_servers.empty()) set_property(*conf, "bootstrap.servers", c.bootstrap_servers);
   set_property(*conf, "group.id", c.group_id);
+  if (!c.group_instance_id.empty()) set_property(*conf, "group.instance.id", c.group_instance_id);
   set_property(*conf, "partition.assignment.strategy", c.assignment_strategy);
   set_property(*conf, "enable.auto.offset.store", "false");
   set_property(*conf, "enable.auto.commit", c.auto_commit_interval.count() > 0 ? "true" : "false");

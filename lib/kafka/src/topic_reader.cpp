@@ -176,6 +176,153 @@ boost::system::result<std::vector<Message>, TopicReadError> read_topic_snapshot(
   return out;
 }
 
+namespace {
+
+// A manual-assignment consumer: no join, no rebalance, no commit.
+boost::system::result<Handle<rd_kafka_t>, TopicReadError> assign_mode_client(const TopicReadOptions& options,
+                                                                          const std::string& group) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  detail::route_logs(conf);
+  auto props = options.properties;
+  props.emplace("log_level", "2");
+  props["group.id"] = group;
+  props["enable.auto.commit"] = "false";
+  props["enable.auto.offset.store"] = "false";
+  props["enable.partition.eof"] = "true";
+  props["auto.offset.reset"] = "earliest";
+  props["allow.auto.create.topics"] = "false";
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return TopicReadError{"kafka property " + k + ": " + err};
+    }
+  }
+  Handle<rd_kafka_t> rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    return TopicReadError{std::string("cannot create a Kafka client: ") + err};
+  }
+  rd_kafka_poll_set_consumer(rk.get());
+  return rk;
+}
+
+boost::system::result<int, TopicReadError> partition_count(rd_kafka_t* rk, const std::string& topic,
+                                                           Clock::time_point deadline) {
+  Handle<rd_kafka_topic_t> rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* raw_md = nullptr;
+  const auto md_err = rd_kafka_metadata(rk, 0, rkt.get(), &raw_md, remaining_ms(deadline));
+  Handle<const rd_kafka_metadata_t> md(raw_md);
+  if (md_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return TopicReadError{"cannot read the metadata of topic " + topic + ": " + rd_kafka_err2str(md_err)};
+  }
+  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const auto e = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    return TopicReadError{"topic " + topic + " cannot be read: " + rd_kafka_err2str(e)};
+  }
+  return md->topics[0].partition_cnt;
+}
+
+}  // namespace
+
+boost::system::result<int, TopicReadError> topic_partition_count(const std::string& topic,
+                                                                 const TopicReadOptions& options) {
+  auto rk = assign_mode_client(options, "invoice-bridge-tools-reader");
+  if (!rk) return rk.error();
+  return partition_count(rk->get(), topic, Clock::now() + options.timeout);
+}
+
+boost::system::result<PartitionRange, TopicReadError> read_partition(
+    const std::string& topic, std::int32_t partition, std::optional<std::int64_t> from,
+    const TopicReadOptions& options, std::size_t chunk,
+    const std::function<void(const PartitionRange&)>& on_start,
+    const std::function<bool(std::vector<Message>& messages, std::int64_t next_offset)>& on_chunk,
+    const std::atomic<bool>* cancel) {
+  auto deadline = Clock::now() + options.timeout;
+  auto client = assign_mode_client(options, "invoice-bridge-changelog-restore");
+  if (!client) return client.error();
+  rd_kafka_t* rk = client->get();
+  auto count = partition_count(rk, topic, deadline);
+  if (!count) return count.error();
+  if (partition < 0 || partition >= *count) {
+    return TopicReadError{"topic " + topic + " has no partition " + std::to_string(partition) + " (it has " +
+                          std::to_string(*count) + ")"};
+  }
+  std::int64_t low = 0, high = 0;
+  if (const auto e = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high,
+                                                       remaining_ms(deadline));
+      e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return TopicReadError{"cannot read the offsets of " + topic + " partition " + std::to_string(partition) +
+                          ": " + rd_kafka_err2str(e)};
+  }
+  PartitionRange range{std::max(from.value_or(low), low), high};
+  range.from = std::min(range.from, high);
+  if (on_start) on_start(range);
+  std::vector<Message> batch;
+  if (range.from >= range.to) {
+    on_chunk(batch, range.to);
+    return range;
+  }
+  Handle<rd_kafka_topic_partition_list_t> assignment(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), partition)->offset = range.from;
+  if (const auto e = rd_kafka_assign(rk, assignment.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return TopicReadError{"cannot assign " + topic + " partition " + std::to_string(partition) + ": " +
+                          rd_kafka_err2str(e)};
+  }
+  auto stop = [&] {
+    rd_kafka_assign(rk, nullptr);
+    rd_kafka_consumer_close(rk);
+  };
+  std::string last_error;
+  std::int64_t next = range.from;
+  bool done = false;
+  deadline = Clock::now() + options.timeout;
+  while (!done) {
+    if (cancel != nullptr && cancel->load()) {
+      stop();
+      return TopicReadError{"cancelled"};
+    }
+    if (Clock::now() >= deadline) {
+      stop();
+      std::string msg = "timed out reading " + topic + " partition " + std::to_string(partition) + " at offset " +
+                        std::to_string(next) + " (end " + std::to_string(range.to) + ")";
+      if (!last_error.empty()) msg += ": " + last_error;
+      return TopicReadError{msg};
+    }
+    Handle<rd_kafka_message_t> m(rd_kafka_consumer_poll(rk, std::min(remaining_ms(deadline), 200)));
+    if (!m) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      // The offset of an EOF event is the next offset to fetch.
+      if (m->offset >= range.to) done = true;
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      last_error = rd_kafka_message_errstr(m.get());
+      continue;  // transient: librdkafka keeps trying
+    }
+    deadline = Clock::now() + options.timeout;
+    if (m->offset < next || m->offset >= range.to) continue;
+    batch.push_back(copy_out(*m, topic));
+    next = m->offset + 1;
+    if (next >= range.to) done = true;
+    if (done || batch.size() >= chunk) {
+      if (!on_chunk(batch, done ? range.to : next)) {
+        stop();
+        return TopicReadError{"stopped by the caller"};
+      }
+      batch.clear();
+    }
+  }
+  if (!batch.empty() || next < range.to) {
+    if (!on_chunk(batch, range.to)) {
+      stop();
+      return TopicReadError{"stopped by the caller"};
+    }
+  }
+  stop();
+  return range;
+}
+
 boost::system::result<std::vector<GroupPartitionOffsets>, TopicReadError> read_group_offsets(
     const std::string& topic, const std::string& group, const TopicReadOptions& options) {
   const auto deadline = Clock::now() + options.timeout;

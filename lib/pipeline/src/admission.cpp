@@ -87,7 +87,8 @@ void Pipeline::Impl::admit_items(std::vector<ItemPtr> decoded) {
 
   std::vector<dedup::PendingMark> pending;
   std::vector<ItemPtr> to_send;
-  std::vector<std::string> dup_keys;
+  std::vector<Change> dup_changes;
+  std::vector<ItemPtr> dup_items;
   std::vector<dedup::Copy> copies;
   for (std::size_t i = 0; i < groups.size(); ++i) {
     const auto& g = groups[i];
@@ -117,8 +118,8 @@ void Pipeline::Impl::admit_items(std::vector<ItemPtr> decoded) {
         case dedup::Verdict::lead: break;
         case dedup::Verdict::follow: lead->followers.push_back(item); break;
         case dedup::Verdict::duplicate:
-          dup_keys.push_back(key);
-          finish(item->msg, Outcome::duplicate, item->revoked);
+          dup_changes.push_back({changelog_partition(*item), key});
+          dup_items.push_back(item);
           break;
         case dedup::Verdict::conflict_with_stored: {
           const bool imported = state == StoreState::imported;
@@ -145,15 +146,29 @@ void Pipeline::Impl::admit_items(std::vector<ItemPtr> decoded) {
     // No copy holds the key: retry-topic copies parked behind this group's copies go on.
     admit_parked(key);
   }
-  if (!dup_keys.empty()) record_duplicates(dup_keys);
-  if (!pending.empty()) {
-    if (auto written = parts.store.mark_pending(pending); !written) {
-      fail("dedup store write failed: " + describe_store_error(written.error()));
-      return;
-    }
+  if (!dup_items.empty()) {
+    // Done once their sightings are in the changelog.
+    record_duplicates(std::move(dup_changes), [self = shared_from_this(), dup_items = std::move(dup_items)] {
+      // Never active (judge_copies): no key to release, only the outcome.
+      for (const auto& item : dup_items) self->finish(item->msg, Outcome::duplicate, item->revoked);
+    });
   }
-  for (auto& item : to_send) enqueue(item);
-  pump();
+  if (pending.empty()) {
+    pump();
+    return;
+  }
+  if (auto written = parts.store.mark_pending(pending); !written) {
+    fail("dedup store write failed: " + describe_store_error(written.error()));
+    return;
+  }
+  // Sent once the changelog says "pending" (so a member taking over knows it was sent).
+  std::vector<Change> changes;
+  changes.reserve(to_send.size());
+  for (const auto& item : to_send) changes.push_back({changelog_partition(*item), item->decoded.dedup_key});
+  log_changes(std::move(changes), [self = shared_from_this(), to_send = std::move(to_send)] {
+    for (const auto& item : to_send) self->enqueue(item);
+    self->pump();
+  });
 }
 
 // The item no longer holds its key: messages parked behind it are admitted (later, so

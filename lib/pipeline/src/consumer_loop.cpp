@@ -74,16 +74,59 @@ struct ConsumerLoop::Impl {
   Pipeline& pipeline;
   core::Clock& clock;
   PipelineMetrics* metrics;
+  PartitionRestorer* restorer;
   kafka::OffsetTracker tracker;
   std::map<kafka::TopicPartition, std::deque<Held>> held;  // retry partitions paused until due
   std::size_t held_count = 0;
   bool backpressure_paused = false;
   bool stopping = false;
   std::optional<std::string> failure;
+  // Input partitions being restored: the restore's number, and their messages held meanwhile.
+  struct Restoring {
+    std::uint64_t generation = 0;
+    std::vector<InMessage> held;
+  };
+  std::map<kafka::TopicPartition, Restoring> restoring;
+  std::uint64_t generation = 0;
+  // Restore completions check it: the loop may be gone when they run.
+  std::shared_ptr<Impl*> alive = std::make_shared<Impl*>(this);
 
-  Impl(ConsumerLoopConfig c, kafka::Consumer& k, Pipeline& p, core::Clock& clk, PipelineMetrics* m)
-      : config(std::move(c)), consumer(k), pipeline(p), clock(clk), metrics(m),
+  Impl(ConsumerLoopConfig c, kafka::Consumer& k, Pipeline& p, core::Clock& clk, PipelineMetrics* m,
+       PartitionRestorer* r)
+      : config(std::move(c)), consumer(k), pipeline(p), clock(clk), metrics(m), restorer(r),
         tracker(config.max_backlog * 4) {}
+
+  void start_restore(const kafka::TopicPartition& tp) {
+    consumer.pause({tp});
+    auto& r = restoring[tp];
+    r.generation = ++generation;
+    r.held.clear();
+    std::weak_ptr<Impl*> token = alive;
+    restorer->start(tp.partition, [token, tp, gen = r.generation](std::optional<std::string> error) {
+      if (auto self = token.lock()) (*self)->on_restored(tp, gen, std::move(error));
+    });
+  }
+
+  void on_restored(const kafka::TopicPartition& tp, std::uint64_t gen, std::optional<std::string> error) {
+    auto it = restoring.find(tp);
+    if (it == restoring.end() || it->second.generation != gen || stopping) return;  // revoked meanwhile
+    if (error) {
+      fail("dedup changelog restore of partition " + std::to_string(tp.partition) + " failed: " + *error);
+      return;
+    }
+    auto ready = std::move(it->second.held);
+    restoring.erase(it);
+    held_count -= ready.size();
+    pipeline.changelog_owned(tp.partition, true);
+    if (!ready.empty() && !failure) pipeline.submit(std::move(ready));
+    if (!backpressure_paused && !held.count(tp)) consumer.resume({tp});
+  }
+
+  void fail(const std::string& reason) {
+    if (!failure) failure = reason;
+    stopping = true;
+    consumer.wake();
+  }
 
   void on_message(kafka::Message&& m, std::vector<InMessage>& ready) {
     const kafka::TopicPartition tp = m.topic_partition();
@@ -99,6 +142,12 @@ struct ConsumerLoop::Impl {
     }
     auto in = to_in_message(std::move(m), from_retry);
     if (!from_retry) {
+      if (auto r = restoring.find(tp); r != restoring.end()) {
+        // Fetched before the pause took hold: admitted after the restore.
+        r->second.held.push_back(std::move(in));
+        ++held_count;
+        return;
+      }
       ready.push_back(std::move(in));
       return;
     }
@@ -130,7 +179,7 @@ struct ConsumerLoop::Impl {
         --held_count;
       }
       if (queue.empty()) {
-        if (!backpressure_paused) consumer.resume({it->first});
+        if (!backpressure_paused && !restoring.count(it->first)) consumer.resume({it->first});
         it = held.erase(it);
       } else {
         ++it;
@@ -146,9 +195,19 @@ struct ConsumerLoop::Impl {
       log::info("partition rebalance",
                 {{"event", kind}, {"topic", tp.topic}, {"partition", std::to_string(tp.partition)}});
       if (ev.kind == kafka::RebalanceEvent::Kind::assigned) {
-        if (backpressure_paused) consumer.pause({tp});
+        if (restorer != nullptr && tp.topic != config.retry_topic) {
+          start_restore(tp);
+        } else if (backpressure_paused) {
+          consumer.pause({tp});
+        }
         continue;
       }
+      if (auto r = restoring.find(tp); r != restoring.end()) {
+        held_count -= r->second.held.size();
+        restoring.erase(r);
+        restorer->cancel(tp.partition);
+      }
+      if (restorer != nullptr && tp.topic != config.retry_topic) pipeline.changelog_owned(tp.partition, false);
       pipeline.revoke(tp.topic, tp.partition);
       tracker.revoke(tp);
       if (metrics) metrics->forget_lag(tp.topic, tp.partition);
@@ -169,7 +228,7 @@ struct ConsumerLoop::Impl {
       backpressure_paused = false;
       std::vector<kafka::TopicPartition> resume;
       for (auto& tp : consumer.assignment()) {
-        if (!held.count(tp)) resume.push_back(tp);
+        if (!held.count(tp) && !restoring.count(tp)) resume.push_back(tp);
       }
       consumer.resume(resume);
       log::info("backlog drained; consumption resumed", {{"backlog", std::to_string(backlog)}});
@@ -185,8 +244,9 @@ struct ConsumerLoop::Impl {
 };
 
 ConsumerLoop::ConsumerLoop(ConsumerLoopConfig config, kafka::Consumer& consumer,
-                           Pipeline& pipeline, core::Clock& clock, PipelineMetrics* metrics)
-    : impl_(std::make_unique<Impl>(std::move(config), consumer, pipeline, clock, metrics)) {}
+                           Pipeline& pipeline, core::Clock& clock, PipelineMetrics* metrics,
+                           PartitionRestorer* restorer)
+    : impl_(std::make_unique<Impl>(std::move(config), consumer, pipeline, clock, metrics, restorer)) {}
 
 ConsumerLoop::~ConsumerLoop() = default;
 
@@ -241,10 +301,7 @@ void ConsumerLoop::stop() {
   impl_->consumer.wake();
 }
 
-void ConsumerLoop::fail(const std::string& reason) {
-  if (!impl_->failure) impl_->failure = reason;
-  stop();
-}
+void ConsumerLoop::fail(const std::string& reason) { impl_->fail(reason); }
 
 void ConsumerLoop::on_done(const InMessage& message, core::Outcome outcome) {
   auto& s = *impl_;
@@ -261,5 +318,6 @@ void ConsumerLoop::on_done(const InMessage& message, core::Outcome outcome) {
 }
 
 std::size_t ConsumerLoop::held() const { return impl_->held_count; }
+std::size_t ConsumerLoop::restoring() const { return impl_->restoring.size(); }
 
 }  // namespace ib::pipeline

@@ -58,6 +58,14 @@ std::size_t Pipeline::backlog() const { return impl_->backlog; }
 int Pipeline::in_flight() const { return impl_->in_flight; }
 int Pipeline::in_flight_limit() const { return impl_->aimd.limit(); }
 bool Pipeline::failed() const { return impl_->failed; }
+void Pipeline::changelog_owned(std::int32_t partition, bool owned) {
+  if (owned) {
+    impl_->owned_partitions.insert(partition);
+  } else {
+    impl_->owned_partitions.erase(partition);
+    impl_->acked_checkpoints.erase(partition);
+  }
+}
 void Pipeline::stop_sending() { impl_->stop_sending(); }
 bool Pipeline::failed_on_configuration() const { return impl_->failed_on_configuration; }
 boost::asio::awaitable<bool> Pipeline::drain(std::chrono::milliseconds limit) {

@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <random>
 #include <string>
@@ -109,8 +110,26 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   void to_review(InMessage msg, ReviewRecord record, core::Outcome outcome, const ItemPtr& item = nullptr);
   void complete(const ItemPtr& item, core::Outcome outcome);
   void finish(const InMessage& msg, core::Outcome outcome, bool revoked);
-  void record_duplicates(const std::vector<std::string>& keys);
   void fail(const std::string& reason);
+  // Produces `message`, then `on_acked` with the broker's report; a failure stops the pipeline.
+  void produce_acked(kafka::OutgoingMessage message, std::function<void(const kafka::DeliveryReport&)> on_acked);
+
+  // --- changelog (settlement.cpp) ---
+  // One store change: the key whose resulting entry goes to this changelog partition.
+  struct Change {
+    std::int32_t partition = 0;
+    std::string key;
+  };
+  // Produces the resulting entry of each change to the changelog, then `then` once every
+  // record is acknowledged (at once, synchronously, without a changelog).
+  void log_changes(std::vector<Change> changes, std::function<void()> then);
+  // Duplicate sightings (their count in the store), logged, then `then`.
+  void record_duplicates(std::vector<Change> changes, std::function<void()> then);
+  void note_checkpoint(std::int32_t partition, std::int64_t next_offset);
+  static std::int32_t changelog_partition(const Item& item) { return item.msg.origin().partition; }
+  std::set<std::int32_t> owned_partitions;
+  std::map<std::int32_t, std::int64_t> acked_checkpoints;
+  bool checkpoint_flush_posted = false;
 
   Impl(boost::asio::any_io_executor ex, PipelineConfig cfg, PipelineParts p, PipelineEvents ev,
        std::optional<std::uint64_t> seed)

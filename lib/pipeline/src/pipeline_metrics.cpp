@@ -72,7 +72,36 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry) {
                      .Name("ib_consumer_lag_messages")
                      .Help("High watermark minus position, per assigned partition")
                      .Register(registry);
+  restoring_family_ = &prometheus::BuildGauge()
+                           .Name("ib_changelog_restoring")
+                           .Help("1 while an input partition's dedup state is restored from the changelog")
+                           .Register(registry);
+  restored_keys_ = &prometheus::BuildCounter()
+                        .Name("ib_changelog_restored_keys_total")
+                        .Help("Dedup entries written into the store by changelog restores")
+                        .Register(registry)
+                        .Add({});
+  restore_seconds_ = &prometheus::BuildHistogram()
+                          .Name("ib_changelog_restore_duration_seconds")
+                          .Help("Time to restore one partition's dedup state from the changelog")
+                          .Register(registry)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+                                                                           30, 60, 120, 300, 600});
+  changelog_errors_ = &prometheus::BuildCounter()
+                           .Name("ib_changelog_produce_errors_total")
+                           .Help("Changelog records the broker did not acknowledge (the daemon stops)")
+                           .Register(registry)
+                           .Add({});
 }
+
+void PipelineMetrics::restoring(std::int32_t partition, bool active) {
+  restoring_family_->Add({{"partition", std::to_string(partition)}}).Set(active ? 1 : 0);
+}
+void PipelineMetrics::restored_keys(std::uint64_t keys) { restored_keys_->Increment(static_cast<double>(keys)); }
+void PipelineMetrics::restore_duration(std::chrono::steady_clock::duration took) {
+  restore_seconds_->Observe(std::chrono::duration<double>(took).count());
+}
+void PipelineMetrics::changelog_produce_error() { changelog_errors_->Increment(); }
 
 void PipelineMetrics::consumed(bool from_retry_topic, std::uint64_t n) {
   (from_retry_topic ? consumed_retry_ : consumed_input_)->Increment(static_cast<double>(n));

@@ -5,9 +5,11 @@
 #include "pipeline_impl.hpp"
 
 #include "core/log.hpp"
+#include "dedup/changelog_codec.hpp"
 #include "kafka/headers.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 
@@ -143,21 +145,89 @@ void Pipeline::Impl::complete(const ItemPtr& item, Outcome outcome) {
   release(item);
   finish(item->msg, outcome, item->revoked);
   if (!item->followers.empty()) {
-    record_duplicates(std::vector<std::string>(item->followers.size(), item->decoded.dedup_key));
-    for (const auto& f : item->followers) finish(f->msg, Outcome::duplicate, f->revoked);
+    std::vector<Change> changes;
+    for (const auto& f : item->followers) changes.push_back({changelog_partition(*f), item->decoded.dedup_key});
+    record_duplicates(std::move(changes), [self = shared_from_this(), followers = item->followers] {
+      for (const auto& f : followers) self->finish(f->msg, Outcome::duplicate, f->revoked);
+    });
   }
 }
 
-void Pipeline::Impl::record_duplicates(const std::vector<std::string>& keys) {
+void Pipeline::Impl::record_duplicates(std::vector<Change> changes, std::function<void()> then) {
+  std::vector<std::string> keys;
+  keys.reserve(changes.size());
+  for (const auto& c : changes) keys.push_back(c.key);
   if (auto r = parts.store.record_duplicates(keys); !r) {
     // A lost sighting count changes no outcome: log, go on.
     log::warn("dedup store: duplicate count not recorded", {{"error", describe_store_error(r.error())}});
+    then();
+    return;
   }
+  log_changes(std::move(changes), std::move(then));
+}
+
+void Pipeline::Impl::log_changes(std::vector<Change> changes, std::function<void()> then) {
+  if (config.changelog_topic.empty() || changes.empty()) {
+    then();
+    return;
+  }
+  std::vector<std::string> keys;
+  keys.reserve(changes.size());
+  for (const auto& c : changes) keys.push_back(c.key);
+  auto entries = parts.store.lookup(keys);
+  if (!entries) {
+    fail("dedup store lookup failed: " + describe_store_error(entries.error()));
+    return;
+  }
+  // Every record acknowledged, then `then` (at most once: a failure stops the pipeline).
+  auto remaining = std::make_shared<std::size_t>(changes.size());
+  auto next = std::make_shared<std::function<void()>>(std::move(then));
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    kafka::OutgoingMessage record;
+    record.topic = config.changelog_topic;
+    record.key = std::move(changes[i].key);
+    record.partition = changes[i].partition;
+    // Absent right after a write only with a TTL shorter than the write: a tombstone.
+    if (const auto& entry = (*entries)[i]) record.value = dedup::encode_changelog_value(*entry);
+    produce_acked(std::move(record),
+                  [self = shared_from_this(), remaining, next](const kafka::DeliveryReport& report) {
+                    self->note_checkpoint(report.partition, report.offset + 1);
+                    if (--*remaining == 0) (*next)();
+                  });
+  }
+}
+
+// An acknowledged changelog record of an owned, restored partition: every record before it
+// is in this store, so the checkpoint may move past it. Coalesced into one write per turn.
+void Pipeline::Impl::note_checkpoint(std::int32_t partition, std::int64_t next_offset) {
+  if (partition < 0 || !owned_partitions.count(partition)) return;
+  auto& cp = acked_checkpoints[partition];
+  cp = std::max(cp, next_offset);
+  if (checkpoint_flush_posted) return;
+  checkpoint_flush_posted = true;
+  asio::post(executor, [self = shared_from_this()] {
+    self->checkpoint_flush_posted = false;
+    if (self->failed) return;
+    auto due = std::move(self->acked_checkpoints);
+    self->acked_checkpoints.clear();
+    for (const auto& [p, offset] : due) {
+      if (auto w = self->parts.store.apply_changelog(self->config.changelog_topic, p, {}, offset); !w) {
+        // Only costs a longer restore next time.
+        log::warn("dedup store: changelog checkpoint not written",
+                  {{"partition", std::to_string(p)}, {"error", describe_store_error(w.error())}});
+      }
+    }
+  });
 }
 
 // Produces `message`; `on_acked` once the broker acknowledged it. A failed produce stops
 // the pipeline: the source offset is not committed, so nothing is lost.
 void Pipeline::Impl::publish(kafka::OutgoingMessage message, std::function<void()> on_acked) {
+  produce_acked(std::move(message), [on_acked = std::move(on_acked)](const kafka::DeliveryReport&) { on_acked(); });
+}
+
+void Pipeline::Impl::produce_acked(kafka::OutgoingMessage message,
+                                   std::function<void(const kafka::DeliveryReport&)> on_acked) {
   auto self = shared_from_this();
   auto produce = [](std::shared_ptr<Impl> self, kafka::OutgoingMessage m) -> asio::awaitable<kafka::DeliveryReport> {
     co_return co_await self->parts.producer.produce(std::move(m));
@@ -179,12 +249,16 @@ void Pipeline::Impl::publish(kafka::OutgoingMessage message, std::function<void(
                      error = "produce to " + topic + " failed: " + report.error.message();
                    }
                    if (error) {
+                     const bool changelog = topic == self->config.changelog_topic;
+                     if (changelog && self->events.changelog_error) self->events.changelog_error();
                      self->fail("cannot produce to the " +
-                                std::string(topic == self->config.retry_topic ? "retry" : "review") +
+                                std::string(changelog                             ? "changelog"
+                                            : topic == self->config.retry_topic ? "retry"
+                                                                                : "review") +
                                 " topic: " + *error);
                      return;
                    }
-                   if (!self->failed) on_acked();
+                   if (!self->failed) on_acked(report);
                  });
 }
 
@@ -266,7 +340,14 @@ void Pipeline::Impl::route_answers(const std::vector<ItemPtr>& batch, const std:
       fail("dedup store write failed: " + describe_store_error(written.error()));
       return;
     }
-    for (const auto& [item, outcome] : imported_items) complete(item, outcome);
+    // Done once the changelog has the imported entries (invariant 1 includes it).
+    std::vector<Change> changes;
+    for (const auto& [item, outcome] : imported_items) {
+      changes.push_back({changelog_partition(*item), item->decoded.dedup_key});
+    }
+    log_changes(std::move(changes), [self = shared_from_this(), imported_items = std::move(imported_items)] {
+      for (const auto& [item, outcome] : imported_items) self->complete(item, outcome);
+    });
   }
   // Resent ahead of new work, as one batch (never more than the batch it came from).
   if (!resend.empty()) closed.push_front(std::move(resend));

@@ -3,6 +3,10 @@
 #include "json_output.hpp"
 #include "tool_support.hpp"
 
+#include "dedup/rocksdb_dedup_store.hpp"
+#include "kafka/topic_reader.hpp"
+#include "pipeline/changelog_restorer.hpp"
+
 #include <boost/json.hpp>
 
 #include <iomanip>
@@ -139,6 +143,7 @@ int run_store_command(const dedup::DedupConfig& config, const StoreOptions& opti
   switch (options.action) {
     case Action::stats: return stats(store, config, options.json, out, err);
     case Action::list: return list(store, config, options, out, err);
+    case Action::rebuild: break;  // run_store_rebuild (needs the Kafka section)
     case Action::get: {
       auto found = store.get(options.key);
       if (!found) {
@@ -187,11 +192,80 @@ int run_store_command(const dedup::DedupConfig& config, const StoreOptions& opti
   return kToolUsage;
 }
 
+int run_store_rebuild(const app::DaemonConfig& config, core::Clock& clock, std::ostream& out, std::ostream& err) {
+  pipeline::ChangelogRestoreConfig restore;
+  restore.topic = config.topics.changelog_topic();
+  restore.read.properties = config.consumer.properties;
+  restore.read.properties["bootstrap.servers"] = config.consumer.bootstrap_servers;
+  restore.read.properties.erase("group.instance.id");
+  auto partitions = kafka::topic_partition_count(restore.topic, restore.read);
+  if (!partitions) {
+    err << "invoice-bridge store rebuild: " << partitions.error().message << '\n';
+    return kToolUnavailable;
+  }
+  const auto& path = config.dedup.path;
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_empty(path, ec)) {
+    {
+      auto held = tool::open_store(config.dedup, clock);
+      if (held.failure == tool::OpenFailure::in_use) {
+        err << "invoice-bridge store rebuild: " << held.message << '\n';
+        return kToolUnavailable;
+      }
+    }
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
+    auto aside = path;
+    aside += ".before-rebuild-" + std::to_string(seconds);
+    std::filesystem::rename(path, aside, ec);
+    if (ec) {
+      err << "invoice-bridge store rebuild: cannot move " << path.string() << " aside: " << ec.message() << '\n';
+      return kToolUnavailable;
+    }
+    err << "moved the old store aside to " << aside.string() << " (nothing deleted)\n";
+  }
+  auto opened = dedup::RocksDbDedupStore::open(config.dedup, clock);
+  if (!opened) {
+    err << "invoice-bridge store rebuild: " << opened.error().message << '\n';
+    return kToolUnavailable;
+  }
+  err << "created a new dedup store at " << path.string() << "; reading " << restore.topic << " ("
+      << *partitions << " partitions)\n";
+  auto& store = **opened;
+  dedup::RestoreApplied total;
+  for (std::int32_t p = 0; p < *partitions; ++p) {
+    auto report = pipeline::restore_partition(
+        restore, store, p, nullptr,
+        [&](const kafka::PartitionRange& r) {
+          err << "partition " << p << ": offsets " << r.from << " to " << r.to << '\n';
+        },
+        [&](const dedup::RestoreApplied& so_far, std::int64_t next) {
+          err << "partition " << p << ": " << so_far.written << " keys, at offset " << next << '\n';
+        });
+    if (!report) {
+      err << "invoice-bridge store rebuild: partition " << p << ": " << report.error() << '\n';
+      return kToolUnavailable;
+    }
+    total.written += report->applied.written;
+    total.expired += report->applied.expired;
+    total.deleted += report->applied.deleted;
+  }
+  if (auto synced = store.sync(); !synced) {
+    err << "invoice-bridge store rebuild: " << synced.error().message << '\n';
+    return kToolUnavailable;
+  }
+  out << "rebuilt " << path.string() << " from " << restore.topic << ": " << *partitions << " partitions, "
+      << total.written << " keys (" << total.expired << " past the TTL skipped)\n";
+  return kToolOk;
+}
+
 int store_command(const std::string& config_path, const StoreOptions& options) {
   auto config = tool::load_config(
       config_path, [](const app::DaemonConfig& c) { return c.dedup.validate(); }, "invoice-bridge store",
       std::cerr);
   if (!config) return kToolUsage;
+  if (options.action == StoreOptions::Action::rebuild) {
+    return run_store_rebuild(*config, core::system_clock(), std::cout, std::cerr);
+  }
   return run_store_command(config->dedup, options, core::system_clock(), std::cout, std::cerr);
 }
 

@@ -54,6 +54,11 @@ struct DedupConfig {
   std::chrono::milliseconds fsync_interval{1000};
   /// RocksDB background threads for flushes and compactions.
   int max_background_jobs = 2;
+  /// `dedup.changelog`: the daemon writes every store change to the changelog topic
+  /// (`kafka.topics.changelog`) and restores a partition's state from it when the
+  /// partition is assigned, so state follows partitions across a consumer group. Off
+  /// only for a single member that never shares its group.
+  bool changelog = true;
 
   /// Reads every `dedup.` key from `source` (problems land in the source).
   void load(config::ConfigSource& source);

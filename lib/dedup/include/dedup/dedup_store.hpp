@@ -129,6 +129,23 @@ struct ScanPage {
   std::optional<std::string> next_start;
 };
 
+/// One record of the changelog topic as read back for a restore: key and value bytes (the
+/// changelog value format, dedup/changelog_codec.hpp); an empty value is a tombstone.
+struct ChangelogRecord {
+  std::string key;
+  std::string value;
+};
+
+/// What apply_changelog() did with its records.
+struct RestoreApplied {
+  /// Entries written (live ones).
+  std::size_t written = 0;
+  /// Entries past the TTL, skipped (they would read as absent anyway).
+  std::size_t expired = 0;
+  /// Tombstones applied.
+  std::size_t deleted = 0;
+};
+
 /// The dedup store: dedup key -> Entry, with a TTL window.
 ///
 /// Keys are opaque, non-empty byte strings (the caller normalises them). An entry whose
@@ -173,6 +190,23 @@ public:
   /// Compacts everything now, dropping expired entries. Slow on a big store; for tools and
   /// tests (RocksDB also does it on its own, see docs/dedup-store.md).
   virtual Result<void> compact() = 0;
+
+  /// The changelog offset from which `partition` of the changelog `topic` is to be restored
+  /// next (every record before it is in this store); nullopt when it never was. Kept
+  /// under a reserved key (first byte 0xff, which no UTF-8 dedup key has) that lookup(),
+  /// scan() and stats() never show.
+  virtual Result<std::optional<std::int64_t>> changelog_checkpoint(std::string_view topic,
+                                                                   std::int32_t partition) = 0;
+
+  /// Applies changelog records of one partition in order (a live entry overwrites the
+  /// key, an entry past the TTL is skipped, a tombstone deletes) and sets the partition's
+  /// checkpoint to `next_offset` (never lowers it), all in one atomic write: after a crash
+  /// either the records and the checkpoint are there, or neither. Undecodable values fail
+  /// with StoreErrc::corruption and change nothing. Empty `records` only moves the
+  /// checkpoint (after this process's own changelog writes were acknowledged).
+  virtual Result<RestoreApplied> apply_changelog(std::string_view topic, std::int32_t partition,
+                                                 std::span<const ChangelogRecord> records,
+                                                 std::int64_t next_offset) = 0;
 
   /// One key; convenience over lookup().
   Result<std::optional<Entry>> get(std::string_view key);

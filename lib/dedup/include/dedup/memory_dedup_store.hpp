@@ -23,6 +23,11 @@ public:
   Result<bool> forget(std::string_view key) override;
   Result<ScanPage> scan(const ScanOptions& options) override;
   Result<StoreStats> stats() override;
+  Result<std::optional<std::int64_t>> changelog_checkpoint(std::string_view topic,
+                                                           std::int32_t partition) override;
+  Result<RestoreApplied> apply_changelog(std::string_view topic, std::int32_t partition,
+                                         std::span<const ChangelogRecord> records,
+                                         std::int64_t next_offset) override;
   Result<void> sync() override;
   Result<void> compact() override;
 
@@ -38,6 +43,7 @@ private:
   std::chrono::milliseconds ttl_;
   core::Clock& clock_;
   std::map<std::string, Entry, std::less<>> entries_;
+  std::map<std::string, std::int64_t, std::less<>> checkpoints_;
   StoreErrc fail_code_ = StoreErrc::injected;
   int fail_count_ = 0;
 };

@@ -52,6 +52,11 @@ public:
   Result<bool> forget(std::string_view key) override;
   Result<ScanPage> scan(const ScanOptions& options) override;
   Result<StoreStats> stats() override;
+  Result<std::optional<std::int64_t>> changelog_checkpoint(std::string_view topic,
+                                                           std::int32_t partition) override;
+  Result<RestoreApplied> apply_changelog(std::string_view topic, std::int32_t partition,
+                                         std::span<const ChangelogRecord> records,
+                                         std::int64_t next_offset) override;
   Result<void> sync() override;
   Result<void> compact() override;
 

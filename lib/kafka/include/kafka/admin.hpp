@@ -6,6 +6,8 @@
 #include <boost/system/result.hpp>
 
 #include <chrono>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,19 @@ struct AdminError {
 boost::system::result<void, AdminError> ensure_topics(const Properties& properties,
                                                       const std::vector<TopicSpec>& topics,
                                                       std::chrono::milliseconds timeout);
+
+/// What the broker says about one topic.
+struct TopicDescription {
+  int partitions = 0;
+  /// The topic's configuration as the broker reports it (defaults included), e.g.
+  /// `cleanup.policy`.
+  std::map<std::string, std::string> configs;
+};
+
+/// Describes `topic` (partition count and configuration); nullopt when it does not
+/// exist. Blocking, bounded by `timeout`.
+boost::system::result<std::optional<TopicDescription>, AdminError> describe_topic(
+    const Properties& properties, const std::string& topic, std::chrono::milliseconds timeout);
 
 /// Every problem of `spec` at once (empty name, partitions or replication < 1).
 std::vector<std::string> validate(const TopicSpec& spec);

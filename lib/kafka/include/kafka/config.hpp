@@ -20,6 +20,10 @@ struct ConsumerConfig {
   std::string bootstrap_servers;
   /// Consumer group; all daemon instances of one deployment share it.
   std::string group_id = "invoice-bridge";
+  /// `group.instance.id` (static membership): a member that restarts within
+  /// session.timeout keeps its partitions, no rebalance. Unique per member (the pod name
+  /// of a StatefulSet); empty: dynamic membership.
+  std::string group_instance_id;
   /// Topics to subscribe to (input and retry).
   std::vector<std::string> topics;
   /// `cooperative-sticky` (incremental rebalances) or an eager one (`range`, `roundrobin`).

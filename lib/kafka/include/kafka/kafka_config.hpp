@@ -17,7 +17,10 @@ struct TopicsConfig {
   std::string retry = "invoices.retry";
   /// Where invoices that need a person go.
   std::string review = "invoices.review";
-  /// Create the retry and review topics at startup when missing.
+  /// The compacted dedup changelog (`kafka.topics.changelog`); empty: `<input>.dedup-changelog`.
+  std::string changelog;
+  /// Create the retry and review topics (and the changelog, and the input when the
+  /// changelog is on) at startup when missing.
   bool create = true;
   /// Partitions and replication factor of topics created at startup.
   int partitions = 4;
@@ -26,6 +29,9 @@ struct TopicsConfig {
   /// Every problem, each naming its key: legal Kafka names (letters, digits, `.`, `_`, `-`;
   /// at most 249; not `.` or `..`), three different topics, sizes at least 1.
   std::vector<std::string> validate() const;
+
+  /// The changelog topic's name: `changelog`, or `<input>.dedup-changelog`.
+  std::string changelog_topic() const { return changelog.empty() ? input + ".dedup-changelog" : changelog; }
 };
 
 /// The `kafka.` section (docs/configuration.md) into the clients' and the topics' structs:

@@ -6,8 +6,11 @@
 #include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +37,32 @@ struct TopicReadOptions {
 /// ordered by partition, then offset. Blocking.
 boost::system::result<std::vector<Message>, TopicReadError> read_topic_snapshot(
     const std::string& topic, const TopicReadOptions& options);
+
+/// The range read_partition() reads: [from, to), `to` being the high watermark at its start.
+struct PartitionRange {
+  std::int64_t from = 0;
+  std::int64_t to = 0;
+};
+
+/// Reads one partition of `topic` from `from` (nullopt, or an offset below the oldest
+/// retained one: from the oldest) up to the high watermark taken when the call starts,
+/// joining no group (assigned by hand, nothing committed). `on_start` gets the range
+/// first; `on_chunk` gets the messages in offset order, at most `chunk` at a time, with
+/// the offset to continue from after them (the range's end after the last chunk, so
+/// offsets left out by compaction are passed too); it returns false to stop. `cancel`
+/// (may be null) stops the read between messages. options.timeout bounds the wait for
+/// any progress (metadata, watermarks, each fetch), not the whole read. Blocking; for
+/// the daemon's restore worker and `store rebuild`.
+boost::system::result<PartitionRange, TopicReadError> read_partition(
+    const std::string& topic, std::int32_t partition, std::optional<std::int64_t> from,
+    const TopicReadOptions& options, std::size_t chunk,
+    const std::function<void(const PartitionRange&)>& on_start,
+    const std::function<bool(std::vector<Message>& messages, std::int64_t next_offset)>& on_chunk,
+    const std::atomic<bool>* cancel = nullptr);
+
+/// The partition count of `topic` (metadata), or an error naming it (missing included).
+boost::system::result<int, TopicReadError> topic_partition_count(const std::string& topic,
+                                                                 const TopicReadOptions& options);
 
 /// One partition of a topic: its end and a group's committed offset there.
 struct GroupPartitionOffsets {

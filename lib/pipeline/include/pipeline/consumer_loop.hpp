@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,17 +46,35 @@ struct ConsumerLoopConfig {
 /// a first attempt.
 InMessage to_in_message(kafka::Message&& record, bool from_retry_topic);
 
+/// Restores the dedup state of an input partition (from the changelog) before the loop
+/// hands in its messages. Implemented by ChangelogRestorer (pipeline/changelog_restorer.hpp).
+class PartitionRestorer {
+public:
+  virtual ~PartitionRestorer() = default;
+  /// Starts restoring `partition` off the loop's thread; `done` is called once, on the
+  /// loop's executor, with nullopt (restored) or why not.
+  virtual void start(std::int32_t partition, std::function<void(std::optional<std::string> error)> done) = 0;
+  /// `partition` was revoked: its restore may stop early (`done` still comes; the loop
+  /// ignores it).
+  virtual void cancel(std::int32_t partition) = 0;
+};
+
 /// Drives a Pipeline from a Kafka consumer on one io_context thread: hands messages in,
 /// holds retry-topic messages until their due time (pausing that partition, never
 /// sleeping), pauses all partitions when the backlog is too big, drops the work of revoked
 /// partitions, and stores each partition's offset as the contiguous watermark of messages
 /// whose outcome is durable (never past one that is not).
 ///
+/// With a PartitionRestorer, each input partition assigned is paused and restored first;
+/// its messages (any already fetched are held) reach the pipeline only after the restore,
+/// and a failed restore stops the loop.
+///
 /// Wire the pipeline's `events.done` to `on_done()` and `events.fatal` to `fail()`.
 class ConsumerLoop {
 public:
   ConsumerLoop(ConsumerLoopConfig config, kafka::Consumer& consumer, Pipeline& pipeline,
-               core::Clock& clock, PipelineMetrics* metrics = nullptr);
+               core::Clock& clock, PipelineMetrics* metrics = nullptr,
+               PartitionRestorer* restorer = nullptr);
   ~ConsumerLoop();
   ConsumerLoop(const ConsumerLoop&) = delete;
   ConsumerLoop& operator=(const ConsumerLoop&) = delete;
@@ -72,8 +92,11 @@ public:
   /// The pipeline reports a message whose outcome is durable.
   void on_done(const InMessage& message, core::Outcome outcome);
 
-  /// Retry-topic messages held until due.
+  /// Retry-topic messages held until due, and input messages held until their partition's
+  /// restore is done.
   std::size_t held() const;
+  /// Input partitions whose restore has not finished.
+  std::size_t restoring() const;
 
 private:
   struct Impl;

@@ -42,6 +42,11 @@ struct PipelineConfig {
   /// Where transient failures and manual-review cases are produced.
   std::string retry_topic = "invoices.retry";
   std::string review_topic = "invoices.review";
+  /// The dedup changelog (`kafka.topics.changelog`): every store change is produced there,
+  /// in the partition of the message it came from (its origin for a retry), and a message
+  /// is `done` only once its changelog records are acknowledged. Empty: no changelog (one
+  /// member, `import`).
+  std::string changelog_topic;
   /// Resends of one invoice, within one attempt, after D365 gave it no answer of its own
   /// (`retry.max_resends`). Resend n waits the retry schedule's delay for n (1 s, 2 s, 4 s
   /// ... by default); past the bound the invoice takes the transient path (the retry
@@ -75,6 +80,8 @@ struct PipelineEvents {
   /// answered Answer::fatal: a configuration problem, failed_on_configuration()). It has
   /// stopped; nothing more will be marked done. Called at most once.
   std::function<void(const std::string& reason)> fatal;
+  /// A changelog produce failed (for metrics); `fatal` follows.
+  std::function<void()> changelog_error;
 };
 
 /// The parts a pipeline runs on: the real interfaces, implemented by RocksDB, librdkafka
@@ -131,6 +138,11 @@ public:
   /// in flight or `limit` has passed. True if everything submitted is done (after
   /// stop_sending(): if nothing is in flight or being published any more).
   boost::asio::awaitable<bool> drain(std::chrono::milliseconds limit);
+
+  /// Whether this member owns `partition` of the input and has restored its changelog:
+  /// only then do acknowledged changelog writes move the store's changelog checkpoint (a
+  /// retry of another member's partition must not move it past records it never read).
+  void changelog_owned(std::int32_t partition, bool owned);
 
   bool failed() const;
   /// True when it stopped because the sender answered Answer::fatal (a configuration

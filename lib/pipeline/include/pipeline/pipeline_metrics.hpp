@@ -49,8 +49,22 @@ public:
   /// value here would be counted twice when lag is summed across members.
   void forget_lag(const std::string& topic, std::int32_t partition);
 
+  /// `ib_changelog_restoring{partition}`: 1 while the partition's dedup state is restored
+  /// from the changelog, then 0.
+  void restoring(std::int32_t partition, bool active);
+  /// `ib_changelog_restored_keys_total`: keys written into the store by restores.
+  void restored_keys(std::uint64_t keys);
+  /// `ib_changelog_restore_duration_seconds` histogram: one observation per finished restore.
+  void restore_duration(std::chrono::steady_clock::duration took);
+  /// `ib_changelog_produce_errors_total`: changelog produces that failed (the daemon stops).
+  void changelog_produce_error();
+
 private:
   prometheus::Family<prometheus::Gauge>* lag_family_;
+  prometheus::Family<prometheus::Gauge>* restoring_family_;
+  prometheus::Counter* restored_keys_;
+  prometheus::Histogram* restore_seconds_;
+  prometheus::Counter* changelog_errors_;
   prometheus::Counter* consumed_input_;
   prometheus::Counter* consumed_retry_;
   std::array<prometheus::Counter*, 9> outcomes_{};

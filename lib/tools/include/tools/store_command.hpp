@@ -1,5 +1,6 @@
 #pragma once
 
+#include "app/daemon_config.hpp"
 #include "core/clock.hpp"
 #include "dedup/dedup_config.hpp"
 
@@ -24,7 +25,7 @@ inline constexpr int kToolDeliveryFailed = 4;
 
 /// What `invoice-bridge store` does.
 struct StoreOptions {
-  enum class Action { stats, get, forget, list };
+  enum class Action { stats, get, forget, list, rebuild };
   Action action = Action::stats;
   /// get / forget: the dedup key, exactly as stored.
   std::string key;
@@ -45,6 +46,15 @@ struct StoreOptions {
 /// kToolUnavailable (held by a daemon, missing, unreadable).
 int run_store_command(const dedup::DedupConfig& config, const StoreOptions& options,
                       core::Clock& clock, std::ostream& out, std::ostream& err);
+
+/// `invoice-bridge store rebuild`: a store rebuilt from the dedup changelog topic
+/// (`kafka.topics.changelog`). A store directory that holds anything (a damaged or refused
+/// store, or a healthy one) is moved aside to `<dedup.path>.before-rebuild-<unix seconds>`
+/// first, nothing in it deleted; one held by a running daemon is refused. Then every
+/// changelog partition is read from its start into a new store, with progress on `err`,
+/// and each partition's checkpoint is written, so the daemon restores only what comes later.
+/// Exit: kToolOk; kToolUnavailable (Kafka, the topic or the store unusable).
+int run_store_rebuild(const app::DaemonConfig& config, core::Clock& clock, std::ostream& out, std::ostream& err);
 
 /// The command line: loads `config_path` with environment overrides (checks only the
 /// `dedup:` section; kToolUsage on problems), then run_store_command on stdout/stderr.
