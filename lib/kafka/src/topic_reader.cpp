@@ -178,20 +178,17 @@ boost::system::result<std::vector<Message>, TopicReadError> read_topic_snapshot(
 
 namespace {
 
-// A manual-assignment consumer: no join, no rebalance, no commit.
-boost::system::result<Handle<rd_kafka_t>, TopicReadError> assign_mode_client(const TopicReadOptions& options,
-                                                                          const std::string& group) {
+// A consumer client that never joins `group` (only addresses its coordinator) and commits
+// nothing; its errors are the caller's to report (log_level 2).
+boost::system::result<Handle<rd_kafka_t>, TopicReadError> non_member_client(Properties props,
+                                                                         const std::string& group) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   detail::route_logs(conf);
-  auto props = options.properties;
   props.emplace("log_level", "2");
   props["group.id"] = group;
   props["enable.auto.commit"] = "false";
   props["enable.auto.offset.store"] = "false";
-  props["enable.partition.eof"] = "true";
-  props["auto.offset.reset"] = "earliest";
-  props["allow.auto.create.topics"] = "false";
   for (const auto& [k, v] : props) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
@@ -203,7 +200,19 @@ boost::system::result<Handle<rd_kafka_t>, TopicReadError> assign_mode_client(con
     rd_kafka_conf_destroy(conf);
     return TopicReadError{std::string("cannot create a Kafka client: ") + err};
   }
-  rd_kafka_poll_set_consumer(rk.get());
+  return rk;
+}
+
+// A manual-assignment consumer: no join, no rebalance, no commit.
+boost::system::result<Handle<rd_kafka_t>, TopicReadError> assign_mode_client(const TopicReadOptions& options,
+                                                                          const std::string& group) {
+  auto props = options.properties;
+  props["enable.partition.eof"] = "true";
+  props["auto.offset.reset"] = "earliest";
+  props["allow.auto.create.topics"] = "false";
+  auto rk = non_member_client(std::move(props), group);
+  if (!rk) return rk.error();
+  rd_kafka_poll_set_consumer(rk->get());
   return rk;
 }
 
@@ -326,25 +335,9 @@ boost::system::result<PartitionRange, TopicReadError> read_partition(
 boost::system::result<std::vector<GroupPartitionOffsets>, TopicReadError> read_group_offsets(
     const std::string& topic, const std::string& group, const TopicReadOptions& options) {
   const auto deadline = Clock::now() + options.timeout;
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  detail::route_logs(conf);
-  auto props = options.properties;
-  props.emplace("log_level", "2");  // as read_topic_snapshot: the caller reports the error
-  props["group.id"] = group;        // only to address its coordinator; never joins
-  props["enable.auto.commit"] = "false";
-  props["enable.auto.offset.store"] = "false";
-  for (const auto& [k, v] : props) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return TopicReadError{"kafka property " + k + ": " + err};
-    }
-  }
-  Handle<rd_kafka_t> rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
-  if (!rk) {
-    rd_kafka_conf_destroy(conf);
-    return TopicReadError{std::string("cannot create a Kafka client: ") + err};
-  }
+  auto client = non_member_client(options.properties, group);
+  if (!client) return client.error();
+  Handle<rd_kafka_t> rk = std::move(*client);
   Handle<rd_kafka_topic_t> rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
   const rd_kafka_metadata_t* raw_md = nullptr;
   const auto md_err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw_md, remaining_ms(deadline));
