@@ -98,7 +98,15 @@ mkdir "$work/not-a-store"
 printf 'x' >"$work/not-a-store/notes.txt"
 config "$work/not-a-store" "$secret"
 expect "store path is a directory that is no RocksDB store" 1 "" \
-  "dedup.path ($cfg:5): $work/not-a-store: not empty and has no CURRENT file: not a RocksDB store" \
+  "dedup.path ($cfg:5): $work/not-a-store: run refuses it: the directory is not empty and holds no dedup store (notes.txt)" \
+  -- "$ib" check-config --config "$cfg"
+
+# The same rule as the daemon's open: a store whose CURRENT names a missing MANIFEST.
+mkdir "$work/damaged-store"
+printf 'MANIFEST-000009\n' >"$work/damaged-store/CURRENT"
+config "$work/damaged-store" "$secret"
+expect "store path is a damaged store" 1 "" \
+  "dedup.path ($cfg:5): $work/damaged-store: run refuses it as a damaged dedup store: CURRENT names MANIFEST-000009, which is missing (docs/runbook.md, \"Damaged or lost dedup store\")" \
   -- "$ib" check-config --config "$cfg"
 
 chmod 644 "$secret"

@@ -89,6 +89,13 @@ TEST_CASE("check_store_path: what opening the store needs, nothing created", "[d
   std::filesystem::create_directory(root / "db");
   std::ofstream(root / "db" / "CURRENT") << "MANIFEST-000005\n";
   std::ofstream(root / "db" / "000004.log").flush();
+  // CURRENT names a missing MANIFEST: the daemon's open refuses it, so does this check.
+  CHECK(problems(root / "db") ==
+        std::vector<std::string>{"dedup.path (ib.yaml:2): " + (root / "db").string() +
+                                 ": run refuses it as a damaged dedup store: CURRENT names MANIFEST-000005, which is "
+                                 "missing (docs/runbook.md, \"Damaged or lost dedup store\")"});
+  std::ofstream(root / "db" / "MANIFEST-000005") << "manifest";
+  std::ofstream(root / "db" / "INVOICE_BRIDGE_STORE") << "invoice-bridge dedup store\n";
   CHECK(problems(root / "db").empty());
   // A first start that stopped before CURRENT, a fresh volume's lost+found.
   std::filesystem::create_directories(root / "half" / "lost+found");
@@ -111,7 +118,8 @@ TEST_CASE("check_store_path: what opening the store needs, nothing created", "[d
   std::filesystem::create_directory(root / "other");
   std::ofstream(root / "other" / "notes.txt") << "x";
   CHECK(problems(root / "other") == std::vector<std::string>{"dedup.path (ib.yaml:2): " + (root / "other").string() +
-                                                             ": not empty and has no CURRENT file: not a RocksDB store"});
+                                                             ": run refuses it: the directory is not empty and holds "
+                                                             "no dedup store (notes.txt)"});
 }
 
 TEST_CASE("check_store_path: a directory this user may not write", "[dedup][config]") {

@@ -1,5 +1,7 @@
 #include "dedup/dedup_config.hpp"
 
+#include "store_directory.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,13 +11,6 @@
 namespace ib::dedup {
 
 namespace {
-
-// Entries RocksDB writes before CURRENT when it creates a database (a first start that
-// stopped half way), and a file system's own lost+found when a volume is mounted there.
-bool before_current(const std::string& name) {
-  return name == "LOCK" || name == "LOG" || name == "IDENTITY" || name == "lost+found" ||
-         name.rfind("LOG.old.", 0) == 0;
-}
 
 // access(2) answers for the real uid, which is the effective one for the daemon (no setuid).
 std::string writable_problem(const std::filesystem::path& dir) {
@@ -59,15 +54,22 @@ config::HostFindings check_store_path(std::string_view what, const std::filesyst
     if (auto why = writable_problem(dir); !why.empty()) {
       out.problems.push_back(head + ": the directory is not writable by this user: " + why);
     }
-    std::error_code ec;
-    bool foreign = false;
-    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      if (!before_current(it->path().filename().string())) foreign = true;
-    }
-    if (ec) {
-      out.problems.push_back(head + ": cannot list the directory: " + ec.message());
-    } else if (foreign && !std::filesystem::exists(dir / "CURRENT", ec)) {
-      out.problems.push_back(head + ": not empty and has no CURRENT file: not a RocksDB store");
+    // The rule the daemon's open applies (store_directory.hpp), so that check-config says
+    // now what `run` would refuse.
+    const auto found = detail::inspect_store_dir(dir);
+    switch (found.kind) {
+      case detail::DirKind::absent:
+      case detail::DirKind::empty:
+      case detail::DirKind::store:
+      case detail::DirKind::unmarked_store: break;
+      case detail::DirKind::damaged:
+        out.problems.push_back(head + ": run refuses it as a damaged dedup store: " + found.why +
+                               " (docs/runbook.md, \"Damaged or lost dedup store\")");
+        break;
+      case detail::DirKind::foreign:
+        out.problems.push_back(head + ": run refuses it: the directory " + found.why);
+        break;
+      case detail::DirKind::unusable: out.problems.push_back(head + ": " + found.why); break;
     }
     return out;
   }
