@@ -60,6 +60,69 @@ Message copy_out(const rd_kafka_message_t& m, const std::string& topic) {
   return out;
 }
 
+// A consumer client that never joins `group` (only addresses its coordinator) and commits
+// nothing; its errors are the caller's to report (log_level 2).
+boost::system::result<Handle<rd_kafka_t>, TopicReadError> non_member_client(Properties props,
+                                                                         const std::string& group) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  detail::route_logs(conf);
+  props.emplace("log_level", "2");
+  props["group.id"] = group;
+  props["enable.auto.commit"] = "false";
+  props["enable.auto.offset.store"] = "false";
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return TopicReadError{"kafka property " + k + ": " + err};
+    }
+  }
+  Handle<rd_kafka_t> rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    return TopicReadError{std::string("cannot create a Kafka client: ") + err};
+  }
+  return rk;
+}
+
+// A manual-assignment consumer: no join, no rebalance, no commit.
+boost::system::result<Handle<rd_kafka_t>, TopicReadError> assign_mode_client(const TopicReadOptions& options,
+                                                                          const std::string& group) {
+  auto props = options.properties;
+  props["enable.partition.eof"] = "true";
+  props["auto.offset.reset"] = "earliest";
+  props["allow.auto.create.topics"] = "false";
+  auto rk = non_member_client(std::move(props), group);
+  if (!rk) return rk.error();
+  rd_kafka_poll_set_consumer(rk->get());
+  return rk;
+}
+
+// The metadata of one topic, checked: exactly that topic, without an error.
+boost::system::result<Handle<const rd_kafka_metadata_t>, TopicReadError> topic_metadata(
+    rd_kafka_t* rk, const std::string& topic, Clock::time_point deadline) {
+  Handle<rd_kafka_topic_t> rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* raw_md = nullptr;
+  const auto md_err = rd_kafka_metadata(rk, 0, rkt.get(), &raw_md, remaining_ms(deadline));
+  Handle<const rd_kafka_metadata_t> md(raw_md);
+  if (md_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return TopicReadError{"cannot read the metadata of topic " + topic + ": " + rd_kafka_err2str(md_err)};
+  }
+  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const auto e = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    return TopicReadError{"topic " + topic + " cannot be read: " + rd_kafka_err2str(e)};
+  }
+  return md;
+}
+
+boost::system::result<int, TopicReadError> partition_count(rd_kafka_t* rk, const std::string& topic,
+                                                           Clock::time_point deadline) {
+  auto md = topic_metadata(rk, topic, deadline);
+  if (!md) return md.error();
+  return (*md)->topics[0].partition_cnt;
+}
+
+
 }  // namespace
 
 void throw_exception_from_error(const TopicReadError& e, const boost::source_location&) {
@@ -69,57 +132,14 @@ void throw_exception_from_error(const TopicReadError& e, const boost::source_loc
 boost::system::result<std::vector<Message>, TopicReadError> read_topic_snapshot(
     const std::string& topic, const TopicReadOptions& options) {
   const auto deadline = Clock::now() + options.timeout;
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  detail::route_logs(conf);
-  auto set = [&](const std::string& k, const std::string& v) -> std::optional<std::string> {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      return "kafka property " + k + ": " + err;
-    }
-    return std::nullopt;
-  };
-  // librdkafka's own log lines would bury the one error line the caller prints; the
-  // properties can turn them back on (log_level, debug).
-  (void)set("log_level", "2");
-  for (const auto& [k, v] : options.properties) {
-    if (auto problem = set(k, v)) {
-      rd_kafka_conf_destroy(conf);
-      return TopicReadError{*problem};
-    }
-  }
-  // assign() needs a group id, but the partitions are assigned by hand: no join, no
-  // rebalance, no offset fetch (explicit start offsets) and no commit.
-  for (const auto& [k, v] : std::map<std::string, std::string>{
-           {"group.id", "invoice-bridge-tools-reader"},
-           {"enable.auto.commit", "false"},
-           {"enable.auto.offset.store", "false"},
-           {"enable.partition.eof", "true"},
-           {"auto.offset.reset", "earliest"},
-           {"allow.auto.create.topics", "false"}}) {
-    if (auto problem = set(k, v)) {
-      rd_kafka_conf_destroy(conf);
-      return TopicReadError{*problem};
-    }
-  }
-  Handle<rd_kafka_t> rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
-  if (!rk) {
-    rd_kafka_conf_destroy(conf);  // rd_kafka_new owns conf only on success
-    return TopicReadError{std::string("cannot create a Kafka client: ") + err};
-  }
-  rd_kafka_poll_set_consumer(rk.get());
-
-  Handle<rd_kafka_topic_t> rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
-  const rd_kafka_metadata_t* raw_md = nullptr;
-  const auto md_err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw_md, remaining_ms(deadline));
-  Handle<const rd_kafka_metadata_t> md(raw_md);
-  if (md_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return TopicReadError{"cannot read the metadata of topic " + topic + ": " +
-                          rd_kafka_err2str(md_err)};
-  }
-  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const auto e = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-    return TopicReadError{"topic " + topic + " cannot be read: " + rd_kafka_err2str(e)};
-  }
+  // The partitions are assigned by hand: no join, no rebalance, no offset fetch (explicit
+  // start offsets) and no commit.
+  auto client = assign_mode_client(options, "invoice-bridge-tools-reader");
+  if (!client) return client.error();
+  Handle<rd_kafka_t> rk = std::move(*client);
+  auto metadata = topic_metadata(rk.get(), topic, deadline);
+  if (!metadata) return metadata.error();
+  const auto& md = *metadata;
 
   // The end of each partition now; the read stops there.
   std::map<std::int32_t, std::int64_t> ends;  // partitions still to read -> high watermark
@@ -176,63 +196,6 @@ boost::system::result<std::vector<Message>, TopicReadError> read_topic_snapshot(
   return out;
 }
 
-namespace {
-
-// A consumer client that never joins `group` (only addresses its coordinator) and commits
-// nothing; its errors are the caller's to report (log_level 2).
-boost::system::result<Handle<rd_kafka_t>, TopicReadError> non_member_client(Properties props,
-                                                                         const std::string& group) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  detail::route_logs(conf);
-  props.emplace("log_level", "2");
-  props["group.id"] = group;
-  props["enable.auto.commit"] = "false";
-  props["enable.auto.offset.store"] = "false";
-  for (const auto& [k, v] : props) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return TopicReadError{"kafka property " + k + ": " + err};
-    }
-  }
-  Handle<rd_kafka_t> rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
-  if (!rk) {
-    rd_kafka_conf_destroy(conf);
-    return TopicReadError{std::string("cannot create a Kafka client: ") + err};
-  }
-  return rk;
-}
-
-// A manual-assignment consumer: no join, no rebalance, no commit.
-boost::system::result<Handle<rd_kafka_t>, TopicReadError> assign_mode_client(const TopicReadOptions& options,
-                                                                          const std::string& group) {
-  auto props = options.properties;
-  props["enable.partition.eof"] = "true";
-  props["auto.offset.reset"] = "earliest";
-  props["allow.auto.create.topics"] = "false";
-  auto rk = non_member_client(std::move(props), group);
-  if (!rk) return rk.error();
-  rd_kafka_poll_set_consumer(rk->get());
-  return rk;
-}
-
-boost::system::result<int, TopicReadError> partition_count(rd_kafka_t* rk, const std::string& topic,
-                                                           Clock::time_point deadline) {
-  Handle<rd_kafka_topic_t> rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
-  const rd_kafka_metadata_t* raw_md = nullptr;
-  const auto md_err = rd_kafka_metadata(rk, 0, rkt.get(), &raw_md, remaining_ms(deadline));
-  Handle<const rd_kafka_metadata_t> md(raw_md);
-  if (md_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return TopicReadError{"cannot read the metadata of topic " + topic + ": " + rd_kafka_err2str(md_err)};
-  }
-  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const auto e = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-    return TopicReadError{"topic " + topic + " cannot be read: " + rd_kafka_err2str(e)};
-  }
-  return md->topics[0].partition_cnt;
-}
-
-}  // namespace
 
 boost::system::result<int, TopicReadError> topic_partition_count(const std::string& topic,
                                                                  const TopicReadOptions& options) {
@@ -338,17 +301,9 @@ boost::system::result<std::vector<GroupPartitionOffsets>, TopicReadError> read_g
   auto client = non_member_client(options.properties, group);
   if (!client) return client.error();
   Handle<rd_kafka_t> rk = std::move(*client);
-  Handle<rd_kafka_topic_t> rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
-  const rd_kafka_metadata_t* raw_md = nullptr;
-  const auto md_err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw_md, remaining_ms(deadline));
-  Handle<const rd_kafka_metadata_t> md(raw_md);
-  if (md_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return TopicReadError{"cannot read the metadata of topic " + topic + ": " + rd_kafka_err2str(md_err)};
-  }
-  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const auto e = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-    return TopicReadError{"topic " + topic + " cannot be read: " + rd_kafka_err2str(e)};
-  }
+  auto metadata = topic_metadata(rk.get(), topic, deadline);
+  if (!metadata) return metadata.error();
+  const auto& md = *metadata;
   std::vector<GroupPartitionOffsets> out;
   Handle<rd_kafka_topic_partition_list_t> list(rd_kafka_topic_partition_list_new(8));
   for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
