@@ -12,13 +12,12 @@
 #include "testing/kafka_env.hpp"
 #include "testing/temp_dir.hpp"
 
+#include "testing/tmpfs.hpp"
+
 #include <catch2/catch.hpp>
 
-#include <sys/mount.h>
 
-#include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -34,26 +33,6 @@ std::string invoice_json(int i) {
          std::to_string(i) + R"(","company":"ACME","invoice_date":"2026-11-01","currency":"EUR","amount":)" +
          std::to_string(100 + i % 50) + ".25}";
 }
-
-class Tmpfs {
-public:
-  Tmpfs(const fs::path& dir, const std::string& size) : dir_(dir) {
-    fs::create_directories(dir);
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, ("size=" + size).c_str()) != 0) {
-      const int err = errno;
-      FAIL("cannot mount a tmpfs at " << dir.string() << ": " << std::strerror(err)
-                                      << " (this test needs root or CAP_SYS_ADMIN)");
-    }
-    mounted_ = true;
-  }
-  ~Tmpfs() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-
-private:
-  fs::path dir_;
-  bool mounted_ = false;
-};
 
 /// Writes `path` until the file system is full; the bytes written.
 std::size_t fill(const fs::path& path) {
@@ -77,7 +56,7 @@ TEST_CASE("the store's disk fills while the daemon runs: exit 1 with no_space, a
   ib::testing::TempDir dir;
   // The volume of the store: the mount point is the store directory (empty: a new store).
   const auto volume = dir.path() / "volume";
-  Tmpfs tmpfs(volume, "64m");  // room for every invoice once the ballast is gone
+  ib::testing::Tmpfs tmpfs(volume, "64m");  // room for every invoice once the ballast is gone
   const auto store_dir = volume / "dedup";
   sim::Simulator sim(sim::SimOptions{});
 

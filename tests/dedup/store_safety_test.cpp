@@ -5,16 +5,14 @@
 #include "store_fixtures.hpp"
 
 #include "core/log.hpp"
+#include "testing/tmpfs.hpp"
 
 #include <catch2/catch.hpp>
 #include <rocksdb/db.h>
 
-#include <sys/mount.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <random>
@@ -275,28 +273,6 @@ TEST_CASE("a new store is created only on a missing path or an empty directory, 
 
 namespace {
 
-/// A 16 MiB tmpfs at `dir`, unmounted on destruction. Mounting needs root (CAP_SYS_ADMIN):
-/// the suite runs as root; elsewhere the test fails and says so (it is never skipped).
-class SmallFilesystem {
-public:
-  explicit SmallFilesystem(const fs::path& dir) : dir_(dir) {
-    fs::create_directories(dir);
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m") != 0) {
-      const int err = errno;
-      FAIL("cannot mount a 16 MiB tmpfs at " << dir.string() << " to fill: " << std::strerror(err)
-                                            << " (the disk-full tests need root or CAP_SYS_ADMIN)");
-    }
-    mounted_ = true;
-  }
-  ~SmallFilesystem() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-
-private:
-  fs::path dir_;
-  bool mounted_ = false;
-};
-
 std::string random_bytes(std::mt19937& rng, std::size_t n) {
   std::string s(n, '\0');
   for (auto& c : s) c = static_cast<char>(rng());
@@ -310,7 +286,7 @@ TEST_CASE("a full file system: every write fails with no_space as a value; after
           "[dedup][rocksdb][safety][disk-full]") {
   ib::testing::TempDir dir{"ib-dedup-full"};
   const auto mnt = dir.path() / "mnt";
-  SmallFilesystem small(mnt);
+  ib::testing::Tmpfs small(mnt, "16m");
   const auto path = mnt / "db";
   // Room taken by something else on the volume, given back later.
   write_all(mnt / "ballast", std::string(4 << 20, 'b'));
