@@ -1,6 +1,7 @@
 // Integration: librdkafka clients against the in-process mock cluster, with injected
 // broker errors and a broker outage; the clients must recover without loss or duplicates.
 #include "kafka/mock_cluster.hpp"
+#include "kafka/topic_reader.hpp"
 #include "testing/kafka_env.hpp"
 
 #include <catch2/catch.hpp>
@@ -117,4 +118,52 @@ TEST_CASE("messages produced while the broker is down are delivered once it is b
   CHECK(dr.delivered == 11);
   const auto seen = consume_all(cluster.bootstrap_servers(), topic, 11);
   CHECK(seen.size() == 11);
+}
+
+TEST_CASE("a partition without a leader for a moment is read once it has one",
+          "[kafka][mock][integration]") {
+  // A changelog partition just created, or whose leader moves, answers NOT_LEADER to the
+  // offsets request for a moment. The restore of that partition must wait, not fail.
+  constexpr std::int16_t kListOffsetsApi = 2;
+  ib::kafka::MockCluster cluster(1);
+  const auto topic = ib::testing::unique_topic("mock-no-leader");
+  cluster.create_topic(topic, 1);
+  CountingDr dr;
+  auto producer = make_producer(cluster.bootstrap_servers(), dr);
+  for (int i = 0; i < 5; ++i) produce(*producer, topic, "m" + std::to_string(i));
+  REQUIRE(producer->flush(10000) == RdKafka::ERR_NO_ERROR);
+
+  ib::kafka::TopicReadOptions options;
+  options.properties["bootstrap.servers"] = cluster.bootstrap_servers();
+  options.timeout = std::chrono::seconds(20);
+
+  SECTION("read_partition") {
+    cluster.push_request_errors(kListOffsetsApi, 4, kNotLeaderOrFollower);
+    std::vector<std::string> values;
+    auto range = ib::kafka::read_partition(
+        topic, 0, std::nullopt, options, 100, nullptr,
+        [&](std::vector<ib::kafka::Message>& messages, std::int64_t) {
+          for (auto& m : messages) values.push_back(m.value);
+          return true;
+        });
+    REQUIRE(range.has_value());
+    CHECK(range->from == 0);
+    CHECK(range->to == 5);
+    CHECK(values == std::vector<std::string>{"m0", "m1", "m2", "m3", "m4"});
+  }
+  SECTION("read_topic_snapshot") {
+    cluster.push_request_errors(kListOffsetsApi, 4, kNotLeaderOrFollower);
+    auto messages = ib::kafka::read_topic_snapshot(topic, options);
+    REQUIRE(messages.has_value());
+    CHECK(messages->size() == 5);
+  }
+  SECTION("an error that is not transient still fails at once, naming it") {
+    constexpr int kTopicAuthorizationFailed = 29;
+    cluster.push_request_errors(kListOffsetsApi, 100, kTopicAuthorizationFailed);
+    auto range = ib::kafka::read_partition(topic, 0, std::nullopt, options, 100, nullptr,
+                                           [](std::vector<ib::kafka::Message>&, std::int64_t) { return true; });
+    REQUIRE_FALSE(range.has_value());
+    CHECK_THAT(range.error().message, Catch::Contains("cannot read the offsets") &&
+                                          Catch::Contains("uthoriz"));
+  }
 }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 namespace ib::kafka {
 
@@ -58,6 +59,49 @@ Message copy_out(const rd_kafka_message_t& m, const std::string& topic) {
   rd_kafka_timestamp_type_t type{};
   out.timestamp_ms = rd_kafka_message_timestamp(&m, &type);
   return out;
+}
+
+// Errors a healthy cluster answers for a moment: a partition just created or whose leader
+// moves has no leader yet, a broker restarts. Anything else (authorization...) is final.
+bool transient_offsets_error(rd_kafka_resp_err_t e) {
+  switch (e) {
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The low and high watermarks of one partition. Transient errors are asked again, with a
+// growing pause, until `deadline`; the error returned is the last one seen.
+rd_kafka_resp_err_t query_watermarks(rd_kafka_t* rk, const std::string& topic, std::int32_t partition,
+                                     std::int64_t& low, std::int64_t& high, Clock::time_point deadline) {
+  auto pause = std::chrono::milliseconds(50);
+  for (;;) {
+    const auto e =
+        rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, remaining_ms(deadline));
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR || !transient_offsets_error(e) || Clock::now() + pause >= deadline) {
+      return e;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+  }
 }
 
 // A consumer client that never joins `group` (only addresses its coordinator) and commits
@@ -147,8 +191,7 @@ boost::system::result<std::vector<Message>, TopicReadError> read_topic_snapshot(
   for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
     const std::int32_t p = md->topics[0].partitions[i].id;
     std::int64_t low = 0, high = 0;
-    const auto e = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &low, &high,
-                                                     remaining_ms(deadline));
+    const auto e = query_watermarks(rk.get(), topic, p, low, high, deadline);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return TopicReadError{"cannot read the offsets of " + topic + " partition " +
                             std::to_string(p) + ": " + rd_kafka_err2str(e)};
@@ -221,8 +264,7 @@ boost::system::result<PartitionRange, TopicReadError> read_partition(
                           std::to_string(*count) + ")"};
   }
   std::int64_t low = 0, high = 0;
-  if (const auto e = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high,
-                                                       remaining_ms(deadline));
+  if (const auto e = query_watermarks(rk, topic, partition, low, high, deadline);
       e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return TopicReadError{"cannot read the offsets of " + topic + " partition " + std::to_string(partition) +
                           ": " + rd_kafka_err2str(e)};
@@ -310,8 +352,7 @@ boost::system::result<std::vector<GroupPartitionOffsets>, TopicReadError> read_g
     GroupPartitionOffsets p;
     p.partition = md->topics[0].partitions[i].id;
     std::int64_t low = 0;
-    const auto e = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p.partition, &low, &p.end,
-                                                     remaining_ms(deadline));
+    const auto e = query_watermarks(rk.get(), topic, p.partition, low, p.end, deadline);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return TopicReadError{"cannot read the offsets of " + topic + " partition " +
                             std::to_string(p.partition) + ": " + rd_kafka_err2str(e)};
