@@ -167,3 +167,16 @@ TEST_CASE("files named by librdkafka properties are checked, each once, with its
   producer.properties.erase("ssl.key.location");
   CHECK(check_section_files(s, consumer, producer).problems.empty());
 }
+
+TEST_CASE("revoke_grace must be below max_poll_interval and not negative", "[kafka][unit]") {
+  ConsumerConfig c;
+  c.bootstrap_servers = "127.0.0.1:9092";
+  c.topics = {"t"};
+  CHECK(c.validate().empty());
+  c.revoke_grace = c.max_poll_interval;
+  CHECK(mentions(c.validate(), "revoke_grace must be below max_poll_interval"));
+  c.revoke_grace = std::chrono::milliseconds(-1);
+  CHECK(mentions(c.validate(), "revoke_grace must be >= 0"));
+  c.revoke_grace = std::chrono::milliseconds(0);
+  CHECK(c.validate().empty());
+}

@@ -98,3 +98,20 @@ TEST_CASE("revoked partitions' queued messages are dropped, events stay", "[kafk
   CHECK(std::holds_alternative<RebalanceEvent>(left[1]));
   CHECK(std::holds_alternative<ConsumerError>(left[2]));
 }
+
+TEST_CASE("taken_end is one past the highest offset the reader took, per partition", "[kafka][unit]") {
+  EventQueue q;
+  q.push(msg("t", 0, 5));
+  q.push(msg("t", 1, 9));
+  q.push(msg("t", 0, 7));
+  CHECK(q.taken_end({"t", 0}) == 0);  // queued is not taken
+  (void)q.take(2);
+  CHECK(q.taken_end({"t", 0}) == 6);
+  CHECK(q.taken_end({"t", 1}) == 10);
+  // A dropped message was never taken: the revoke does not wait for it.
+  CHECK(q.drop_messages({{"t", 0}}) == 1);
+  CHECK(q.taken_end({"t", 0}) == 6);
+  q.forget_taken({{"t", 0}});
+  CHECK(q.taken_end({"t", 0}) == 0);
+  CHECK(q.taken_end({"t", 1}) == 10);
+}

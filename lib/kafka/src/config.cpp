@@ -53,6 +53,10 @@ std::vector<std::string> ConsumerConfig::validate() const {
   if (commit_attempts < 1) p.push_back("consumer commit_attempts must be >= 1");
   if (commit_backoff.count() < 0) p.push_back("consumer commit_backoff is negative");
   if (close_timeout.count() <= 0) p.push_back("consumer close_timeout must be > 0");
+  if (revoke_grace.count() < 0) p.push_back("consumer revoke_grace must be >= 0");
+  if (revoke_grace >= max_poll_interval) {
+    p.push_back("consumer revoke_grace must be below max_poll_interval (the poll thread waits)");
+  }
   check_property(properties, "enable.auto.offset.store", "false",
                  "offsets are stored only when their outcome is durable", p);
   check_reserved(properties,

@@ -6,6 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -33,6 +34,10 @@ std::vector<ConsumerEvent> EventQueue::take(std::size_t max) {
   const auto n = std::min(max, events_.size());
   out.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
+    if (const auto* m = std::get_if<Message>(&events_.front())) {
+      auto& end = taken_end_[m->topic_partition()];
+      end = std::max(end, m->offset + 1);
+    }
     out.push_back(std::move(events_.front()));
     events_.pop_front();
   }
@@ -71,6 +76,17 @@ std::size_t EventQueue::drop_messages(const std::set<TopicPartition>& partitions
     return m != nullptr && partitions.count(m->topic_partition()) != 0;
   });
   return before - events_.size();
+}
+
+std::int64_t EventQueue::taken_end(const TopicPartition& tp) const {
+  std::lock_guard lock(mutex_);
+  const auto it = taken_end_.find(tp);
+  return it == taken_end_.end() ? 0 : it->second;
+}
+
+void EventQueue::forget_taken(const std::set<TopicPartition>& partitions) {
+  std::lock_guard lock(mutex_);
+  for (const auto& tp : partitions) taken_end_.erase(tp);
 }
 
 void EventQueue::wake() {

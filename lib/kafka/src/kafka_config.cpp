@@ -99,6 +99,7 @@ void load_section(config::ConfigSource& s, ConsumerConfig& consumer, ProducerCon
   s.read("kafka.consumer.group_instance_id", consumer.group_instance_id);
   s.read("kafka.consumer.auto_commit_interval", consumer.auto_commit_interval);
   s.read("kafka.consumer.close_timeout", consumer.close_timeout);
+  s.read("kafka.consumer.revoke_grace", consumer.revoke_grace);
   Properties consumer_props, producer_props;
   s.read("kafka.consumer.properties", consumer_props);
   s.read("kafka.producer.delivery_timeout", producer.delivery_timeout);

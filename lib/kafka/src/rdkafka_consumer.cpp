@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -112,8 +113,10 @@ struct RdKafkaConsumer::Impl final : RdKafka::RebalanceCb {
 
   // Guards the bookkeeping shared by the poll thread (rebalance) and the owner's calls.
   mutable std::mutex mutex;
+  std::condition_variable stored_changed;  // with mutex: store_offset() moved an offset
   std::set<TopicPartition> assigned;
   std::map<TopicPartition, std::int64_t> stored;
+  std::atomic<bool> closing{false};  // our own close(): its drain already settled the work
 
   std::mutex close_mutex;
   bool closed = false;
@@ -165,10 +168,29 @@ struct RdKafkaConsumer::Impl final : RdKafka::RebalanceCb {
                  bool cooperative) {
     const auto tps = to_partitions(parts);
     const bool lost = c.assignment_lost();
+    std::set<TopicPartition> gone(tps.begin(), tps.end());
+    // Messages the owner has not taken yet go to the new owner unprocessed.
+    queue.drop_messages(gone);
     PartitionList to_commit;
     {
+      std::unique_lock lock(mutex);
+      if (!lost && !closing.load() && config.revoke_grace.count() > 0) {
+        // What the owner has taken may become durable in a moment: wait for it (bounded),
+        // so the new owner does not process it a second time.
+        std::map<TopicPartition, std::int64_t> want;
+        for (const auto& tp : tps) {
+          if (const auto end = queue.taken_end(tp); end > 0) want[tp] = end;
+        }
+        const auto settled = [&] {
+          for (const auto& [tp, end] : want) {
+            const auto it = stored.find(tp);
+            if (it == stored.end() || it->second < end) return false;
+          }
+          return true;
+        };
+        stored_changed.wait_for(lock, config.revoke_grace, settled);
+      }
       // From here store_offset() refuses these partitions.
-      std::lock_guard lock(mutex);
       for (const auto& tp : tps) {
         assigned.erase(tp);
         if (const auto it = stored.find(tp); it != stored.end()) {
@@ -177,8 +199,7 @@ struct RdKafkaConsumer::Impl final : RdKafka::RebalanceCb {
         }
       }
     }
-    std::set<TopicPartition> gone(tps.begin(), tps.end());
-    queue.drop_messages(gone);
+    queue.forget_taken(gone);
     if (!lost && !to_commit.raw.empty()) {
       // What is durable is committed before the partitions go to another member.
       const auto r = commit_with_retry([&] { return c.commitSync(to_commit.raw); });
@@ -330,6 +351,7 @@ boost::system::result<void> RdKafkaConsumer::store_offset(const TopicPartition& 
     return make_error_code(code);
   }
   impl_->stored[tp] = next_offset;
+  impl_->stored_changed.notify_all();
   return {};
 }
 
@@ -410,6 +432,7 @@ void RdKafkaConsumer::close() {
   std::lock_guard close_lock(impl_->close_mutex);
   if (impl_->closed) return;
   impl_->closed = true;
+  impl_->closing = true;
   impl_->stop = true;
   if (impl_->poll_thread.joinable()) impl_->poll_thread.join();
   const auto deadline = Clock::now() + impl_->config.close_timeout;

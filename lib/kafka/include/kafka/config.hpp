@@ -50,6 +50,13 @@ struct ConsumerConfig {
   std::chrono::milliseconds commit_backoff{200};
   /// Bound on close(): final commit, leaving the group and revoking the assignment.
   std::chrono::milliseconds close_timeout{10000};
+  /// On a revoke (not a loss, not our own close): how long the rebalance waits for the
+  /// messages already handed to the owner to become durable (stored offsets) before it
+  /// commits and lets the partitions go. What settles in time is committed, so the new
+  /// owner does not process it again (no repeated review record, no repeated duplicate
+  /// count); the rest is delivered again. 0 = no wait. Keep it well below
+  /// max_poll_interval: the poll thread waits.
+  std::chrono::milliseconds revoke_grace{10000};
   /// Any other librdkafka property (SASL, SSL, fetch sizes, debug, ...).
   Properties properties;
 

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -35,6 +36,13 @@ public:
   /// new owner). Rebalance events and errors stay. Returns how many were removed.
   std::size_t drop_messages(const std::set<TopicPartition>& partitions);
 
+  /// One past the highest offset of `tp` taken by the reader so far (0: none). Recorded
+  /// under the same lock as take() and drop_messages(): after a drop, every message of
+  /// the partition the reader has is below it.
+  std::int64_t taken_end(const TopicPartition& tp) const;
+  /// Forgets taken_end() of `partitions` (revoked: a new assignment starts afresh).
+  void forget_taken(const std::set<TopicPartition>& partitions);
+
   /// Wakes the reader once (its next() returns what is queued, possibly nothing).
   void wake();
 
@@ -49,6 +57,7 @@ private:
 
   mutable std::mutex mutex_;
   std::deque<ConsumerEvent> events_;
+  std::map<TopicPartition, std::int64_t> taken_end_;
   std::function<void()> waiter_;
   bool woken_ = false;
   bool closed_ = false;
