@@ -9,6 +9,7 @@
 // of B through MultiGet (lookups/s). Then bytes on disk per key and VmHWM/VmRSS.
 #include "core/clock.hpp"
 #include "dedup/rocksdb_dedup_store.hpp"
+#include "testing/bench_util.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -22,16 +23,13 @@
 
 using namespace ib::dedup;
 using Clock = std::chrono::steady_clock;
+using ib::testing::bench::proc_status_field;
+using ib::testing::bench::seconds_since;
 
 namespace {
 
 // Realistic dedup keys: company | vendor account | invoice number (~30 bytes).
-std::string key_of(std::uint64_t n) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "usmf|V%06llu|INV-%010llu", static_cast<unsigned long long>(n % 50000),
-                static_cast<unsigned long long>(n));
-  return buf;
-}
+std::string key_of(std::uint64_t n) { return ib::testing::bench::dedup_key(n, 50000); }
 
 std::string fingerprint_of(std::uint64_t n) {
   std::string fp(16, '\0');
@@ -44,15 +42,6 @@ std::string fingerprint_of(std::uint64_t n) {
   return fp;
 }
 
-std::string status_field(const char* name) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name, 0) == 0) return line.substr(line.find_first_not_of(" \t", std::string(name).size()));
-  }
-  return "?";
-}
-
 std::uint64_t dir_bytes(const std::filesystem::path& p) {
   std::uint64_t total = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(p)) {
@@ -60,8 +49,6 @@ std::uint64_t dir_bytes(const std::filesystem::path& p) {
   }
   return total;
 }
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 [[noreturn]] void die(const StoreError& e) {
   std::fprintf(stderr, "dedup_bench: %s\n", e.message.c_str());
@@ -178,8 +165,8 @@ int main(int argc, char** argv) {
               static_cast<double>(on_disk) / (1 << 20), static_cast<double>(on_disk) / static_cast<double>(keys),
               static_cast<double>(stats->disk_bytes) / static_cast<double>(keys),
               static_cast<unsigned long long>(stats->estimated_keys));
-  std::printf("memory: VmHWM %s, VmRSS %s, block cache in use %.1f MiB\n", status_field("VmHWM:").c_str(),
-              status_field("VmRSS:").c_str(), static_cast<double>(stats->block_cache_bytes) / (1 << 20));
+  std::printf("memory: VmHWM %s, VmRSS %s, block cache in use %.1f MiB\n", proc_status_field("VmHWM:").c_str(),
+              proc_status_field("VmRSS:").c_str(), static_cast<double>(stats->block_cache_bytes) / (1 << 20));
 
   opened->reset();
   if (own_dir && !keep) std::filesystem::remove_all(dir);

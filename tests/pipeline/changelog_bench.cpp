@@ -11,6 +11,7 @@
 #include "dedup/rocksdb_dedup_store.hpp"
 #include "kafka/admin.hpp"
 #include "pipeline/changelog_restorer.hpp"
+#include "testing/bench_util.hpp"
 
 #include <librdkafka/rdkafkacpp.h>
 
@@ -18,7 +19,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <unistd.h>
@@ -30,24 +30,6 @@ using Clock = std::chrono::steady_clock;
 [[noreturn]] void die(const std::string& what) {
   std::fprintf(stderr, "changelog_bench: %s\n", what.c_str());
   std::exit(1);
-}
-
-std::string status_field(const std::string& name) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name, 0) == 0) return line.substr(name.size() + 1);
-  }
-  return "?";
-}
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// A dedup key shaped like production's: company|vendor|invoice number (~28 bytes).
-std::string key_of(std::uint64_t k) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "usmf|V%06llu|INV-%010llu", static_cast<unsigned long long>(k % 997),
-                static_cast<unsigned long long>(k));
-  return buf;
 }
 
 class FailCounter : public RdKafka::DeliveryReportCb {
@@ -115,7 +97,7 @@ int main(int argc, char** argv) {
       std::snprintf(id, sizeof id, "%08llx-0000-4000-8000-%012llx", static_cast<unsigned long long>(k >> 16),
                     static_cast<unsigned long long>(k));
       entry.record_id = id;
-      const auto key = key_of(k);
+      const auto key = ib::testing::bench::dedup_key(k, 997);
       const auto value = ib::dedup::encode_changelog_value(entry);
       for (;;) {
         const auto e = producer->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
@@ -128,7 +110,7 @@ int main(int argc, char** argv) {
       producer->poll(0);
     }
     if (producer->flush(600000) != RdKafka::ERR_NO_ERROR || dr.failed != 0) die("not every record was delivered");
-    const double s = seconds_since(t);
+    const double s = ib::testing::bench::seconds_since(t);
     std::printf("changelog: %llu records in %d partitions written in %.1f s (%.0f records/s)\n",
                 static_cast<unsigned long long>(keys), partitions, s, static_cast<double>(keys) / s);
   }
@@ -149,12 +131,12 @@ int main(int argc, char** argv) {
     if (!report) die("restore of partition " + std::to_string(p) + ": " + report.error());
     restored += report->applied.written;
     std::printf("partition %d: %llu keys in %.2f s\n", p, static_cast<unsigned long long>(report->applied.written),
-                seconds_since(tp));
+                ib::testing::bench::seconds_since(tp));
   }
-  const double s = seconds_since(t);
+  const double s = ib::testing::bench::seconds_since(t);
   std::printf("restore: %llu keys in %.1f s (%.0f keys/s)\n", static_cast<unsigned long long>(restored), s,
               static_cast<double>(restored) / s);
-  std::printf("memory: VmHWM %s\n", status_field("VmHWM:").c_str());
+  std::printf("memory: VmHWM %s\n", ib::testing::bench::proc_status_field("VmHWM:").c_str());
   if (restored != keys) die("restored " + std::to_string(restored) + " keys, wrote " + std::to_string(keys));
   opened->reset();
   std::filesystem::remove_all(dir);

@@ -98,11 +98,15 @@ TEST_CASE("a restore reads the whole partition first, then only the tail after i
   config.read.properties = props(bootstrap);
   config.read.timeout = 20s;
   config.chunk = 2;  // several atomic chunks
-  std::vector<std::int64_t> chunk_ends;
-  auto report = pipeline::restore_partition(config, store, 1, nullptr, {},
-                                            [&](const dedup::RestoreApplied&, std::int64_t next) {
-                                              chunk_ends.push_back(next);
-                                            });
+  std::vector<std::int64_t> chunk_ends;  // the checkpoint after each atomic chunk of a restore
+  const auto restore = [&] {
+    chunk_ends.clear();
+    return pipeline::restore_partition(config, store, 1, nullptr, {},
+                                       [&](const dedup::RestoreApplied&, std::int64_t next) {
+                                         chunk_ends.push_back(next);
+                                       });
+  };
+  auto report = restore();
   REQUIRE(report.has_value());
   CHECK(report->from == 0);
   CHECK(report->to == 5);
@@ -116,11 +120,7 @@ TEST_CASE("a restore reads the whole partition first, then only the tail after i
                                                          {"ACME|V1|9", imported_entry("fp", clock)},
                                                          {"ACME|V1|10", imported_entry("fp", clock)}};
   produce_records(producer, topic, 1, tail);
-  chunk_ends.clear();
-  report = pipeline::restore_partition(config, store, 1, nullptr, {},
-                                       [&](const dedup::RestoreApplied&, std::int64_t next) {
-                                         chunk_ends.push_back(next);
-                                       });
+  report = restore();
   REQUIRE(report.has_value());
   CHECK(report->from == 5);
   CHECK(report->to == 8);
