@@ -1,0 +1,270 @@
+// BulkClient (CreateMultiple / UpsertMultiple) over a fake Dataverse transport that
+// refuses a whole bulk message when one of its records is a culprit (a standard table),
+// and answers a continue-on-error $batch part by part.
+#include "d365/bulk_client.hpp"
+#include "testing/run_coro.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include <deque>
+#include <regex>
+#include <set>
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace ib;
+using ib::core::AnswerClass;
+
+namespace {
+
+const std::string kDuplicateBody =
+    R"({"error":{"code":"0x80040237","message":"A record with matching key values already exists."}})";
+const std::string kBoundary = "batchresponse_9d6c";
+
+std::string guid_of(const std::string& number) {
+  std::string digits = number.substr(number.find('-') + 1);
+  return std::string(8 - std::min<std::size_t>(8, digits.size()), '0') + digits +
+         "-0000-0000-0000-000000000000";
+}
+
+// InvoiceNumbers in `culprits` exist already: a bulk message holding one is refused whole
+// (412 0x80040237, nothing written); in a $batch only their part fails.
+class FakeDataverse final : public http::Transport {
+public:
+  std::set<std::string> culprits;
+  std::vector<http::Request> sent;
+  std::deque<http::Result> script;  // answered first, when not empty
+  int bulk = 0, batches = 0;
+
+  asio::awaitable<http::Result> send(http::Request request) override {
+    sent.push_back(request);
+    if (!script.empty()) {
+      auto r = std::move(script.front());
+      script.pop_front();
+      co_return r;
+    }
+    std::vector<std::string> numbers;
+    static const std::regex number_re(R"re("InvoiceNumber":"([^"]+)")re");
+    static const std::regex key_re(R"re(InvoiceNumber='([^']+)')re");
+    const bool upsert = request.target.find("UpsertMultiple") != std::string::npos;
+    const auto& re = upsert ? key_re : number_re;
+    for (std::sregex_iterator it(request.body.begin(), request.body.end(), re), end; it != end; ++it)
+      numbers.push_back((*it)[1]);
+    http::Response r;
+    if (request.target.find("$batch") == std::string::npos) {
+      ++bulk;
+      for (const auto& n : numbers)
+        if (culprits.count(n)) {
+          r.status = 412;
+          r.headers = {{"Content-Type", "application/json; odata.metadata=minimal"}};
+          r.body = kDuplicateBody;
+          co_return r;
+        }
+      if (upsert) {
+        r.status = 204;
+        co_return r;
+      }
+      json::array ids;
+      for (const auto& n : numbers) ids.emplace_back(guid_of(n));
+      r.status = 200;
+      r.headers = {{"Content-Type", "application/json; odata.metadata=minimal"}};
+      r.body = json::serialize(json::object{{"Ids", std::move(ids)}});
+      co_return r;
+    }
+    ++batches;
+    r.status = 200;
+    r.headers = {{"Content-Type", "multipart/mixed; boundary=" + kBoundary}};
+    for (const auto& n : numbers) {
+      r.body += "--" + kBoundary + "\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n";
+      if (culprits.count(n))
+        r.body += "HTTP/1.1 412 Precondition Failed\r\nContent-Type: application/json\r\n\r\n" + kDuplicateBody + "\r\n";
+      else
+        r.body += "HTTP/1.1 204 No Content\r\nOData-EntityId: https://org.crm.dynamics.com/api/data/v9.2/VendorInvoices(" +
+                  guid_of(n) + ")\r\n\r\n\r\n";
+    }
+    r.body += "--" + kBoundary + "--\r\n";
+    co_return r;
+  }
+};
+
+std::vector<odata::EntityWrite> writes(int n) {
+  std::vector<odata::EntityWrite> out;
+  for (int i = 0; i < n; ++i) {
+    const auto number = "INV-" + std::to_string(i);
+    out.push_back({"VendorInvoices", {{"VendorAccount", "V1"}, {"InvoiceNumber", number}},
+                   R"({"VendorAccount":"V1","InvoiceNumber":")" + number + R"(","Amount":10})"});
+  }
+  return out;
+}
+
+d365::BulkClientConfig config(d365::BulkFallback fallback = d365::BulkFallback::batch,
+                              d365::BulkMessage message = d365::BulkMessage::create_multiple) {
+  d365::BulkClientConfig c;
+  c.batch.odata.service_url = "https://org.crm.dynamics.com/api/data/v9.2";
+  c.batch.request_deadline = std::chrono::seconds(7);
+  c.entity_type = "vendorinvoice";
+  c.fallback = fallback;
+  c.message = message;
+  return c;
+}
+
+std::vector<d365::Answer> send(const std::shared_ptr<FakeDataverse>& t, int n, d365::BulkClientConfig c) {
+  d365::BulkClient client(t, std::move(c));
+  return testing::run_coro([&](asio::io_context&) { return client.send(writes(n)); });
+}
+
+// Every write created except the culprits, which are duplicates.
+void check_answers(const std::vector<d365::Answer>& answers, int n, const std::set<int>& culprits) {
+  REQUIRE(answers.size() == static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    INFO("invoice " << i);
+    if (culprits.count(i)) {
+      CHECK(answers[i].outcome == AnswerClass::duplicate);
+      CHECK(answers[i].status == 412);
+      CHECK(answers[i].body == kDuplicateBody);
+    } else {
+      CHECK(answers[i].outcome == AnswerClass::created);
+      CHECK(answers[i].record_id == guid_of("INV-" + std::to_string(i)));
+    }
+  }
+}
+
+std::shared_ptr<FakeDataverse> with_culprits(const std::set<int>& culprits) {
+  auto t = std::make_shared<FakeDataverse>();
+  for (int i : culprits) t->culprits.insert("INV-" + std::to_string(i));
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("d365_bulk: CreateMultiple is one POST of the Targets with @odata.type; Ids become record ids") {
+  auto t = with_culprits({});
+  auto answers = send(t, 3, config());
+  REQUIRE(t->sent.size() == 1);
+  const auto& r = t->sent[0];
+  CHECK(r.method == "POST");
+  CHECK(r.target == "/api/data/v9.2/VendorInvoices/Microsoft.Dynamics.CRM.CreateMultiple");
+  CHECK_FALSE(r.idempotent);
+  CHECK(r.deadline == std::chrono::seconds(7));
+  CHECK(http::find_header(r.headers, "Content-Type").value_or("").rfind("application/json", 0) == 0);
+  auto body = json::parse(r.body);
+  const auto& targets = body.at("Targets").as_array();
+  REQUIRE(targets.size() == 3);
+  CHECK(targets[1].at("@odata.type").as_string() == "Microsoft.Dynamics.CRM.vendorinvoice");
+  CHECK(targets[1].at("InvoiceNumber").as_string() == "INV-1");
+  check_answers(answers, 3, {});
+}
+
+TEST_CASE("d365_bulk: UpsertMultiple addresses each target by @odata.id, key properties out of the body") {
+  auto t = with_culprits({});
+  auto answers = send(t, 2, config(d365::BulkFallback::batch, d365::BulkMessage::upsert_multiple));
+  REQUIRE(t->sent.size() == 1);
+  CHECK(t->sent[0].target == "/api/data/v9.2/VendorInvoices/Microsoft.Dynamics.CRM.UpsertMultiple");
+  auto body = json::parse(t->sent[0].body);
+  const auto& target = body.at("Targets").as_array().at(1).as_object();
+  CHECK(target.at("@odata.id").as_string() == "VendorInvoices(VendorAccount='V1',InvoiceNumber='INV-1')");
+  CHECK(target.at("@odata.type").as_string() == "Microsoft.Dynamics.CRM.vendorinvoice");
+  CHECK_FALSE(target.contains("InvoiceNumber"));
+  CHECK_FALSE(target.contains("VendorAccount"));
+  CHECK(target.at("Amount").to_number<int>() == 10);
+  REQUIRE(answers.size() == 2);
+  for (const auto& a : answers) {
+    CHECK(a.outcome == AnswerClass::created);
+    CHECK(a.status == 204);
+  }
+}
+
+TEST_CASE("d365_bulk: fallback batch: a refused message is sent again as one continue-on-error $batch") {
+  SECTION("one culprit") {
+    auto t = with_culprits({5});
+    auto answers = send(t, 16, config());
+    check_answers(answers, 16, {5});
+    CHECK(t->bulk == 1);
+    CHECK(t->batches == 1);
+    REQUIRE(t->sent.size() == 2);
+    CHECK(t->sent[1].target == "/api/data/v9.2/$batch");
+    CHECK(http::find_header(t->sent[1].headers, "Prefer").value_or("").find("odata.continue-on-error") !=
+          std::string::npos);
+  }
+  SECTION("several culprits still cost two requests") {
+    auto t = with_culprits({0, 7, 15});
+    check_answers(send(t, 16, config()), 16, {0, 7, 15});
+    CHECK(t->sent.size() == 2);
+  }
+}
+
+TEST_CASE("d365_bulk: fallback bisect finds the culprits by splitting") {
+  SECTION("one culprit in 16: 1 + 2*log2(16) messages") {
+    auto t = with_culprits({5});
+    check_answers(send(t, 16, config(d365::BulkFallback::bisect)), 16, {5});
+    CHECK(t->batches == 0);
+    CHECK(t->bulk == 9);
+  }
+  SECTION("two culprits in 8") {
+    auto t = with_culprits({1, 6});
+    check_answers(send(t, 8, config(d365::BulkFallback::bisect)), 8, {1, 6});
+    // 8 -> [4 refused: 2 ok + 2 refused: 1 ok + 1 dup] [4 refused: 2 refused: 1 dup + 1 ok, 2 ok]
+    CHECK(t->bulk == 11);
+  }
+  SECTION("no culprit: one message") {
+    auto t = with_culprits({});
+    check_answers(send(t, 8, config(d365::BulkFallback::bisect)), 8, {});
+    CHECK(t->bulk == 1);
+  }
+}
+
+TEST_CASE("d365_bulk: a whole-message 429 / 503 / timeout answers every write, no fallback") {
+  auto t = with_culprits({});
+  http::Response throttled;
+  throttled.status = 429;
+  throttled.headers = {{"Retry-After", "17"}, {"Content-Type", "application/json"}};
+  throttled.body = R"({"error":{"code":"0x80072322","message":"Number of requests exceeded the limit"}})";
+  http::Response unavailable;
+  unavailable.status = 503;
+  t->script.push_back(throttled);
+  t->script.push_back(unavailable);
+  t->script.push_back(http::Failure{http::TransportError::timeout, "deadline passed", true});
+  d365::BulkClient client(t, config(d365::BulkFallback::bisect));
+  for (auto [outcome, status] : {std::pair{AnswerClass::throttled, 429}, std::pair{AnswerClass::transient, 503},
+                                 std::pair{AnswerClass::transient, 0}}) {
+    auto answers = testing::run_coro([&](asio::io_context&) { return client.send(writes(4)); });
+    REQUIRE(answers.size() == 4);
+    for (const auto& a : answers) {
+      CHECK(a.outcome == outcome);
+      CHECK(a.status == status);
+    }
+    if (outcome == AnswerClass::throttled) CHECK(answers[0].retry_after == std::chrono::seconds(17));
+  }
+  CHECK(t->sent.size() == 3);
+  CHECK(client.stats().messages_sent == 3);
+}
+
+TEST_CASE("d365_bulk: messages are chunked by max_requests and by entity set") {
+  auto t = with_culprits({});
+  auto c = config();
+  c.batch.odata.max_requests = 3;
+  d365::BulkClient client(t, c);
+  auto ws = writes(7);
+  ws[6].entity_set = "OtherInvoices";
+  auto answers = testing::run_coro([&](asio::io_context&) { return client.send(ws); });
+  REQUIRE(answers.size() == 7);
+  REQUIRE(t->sent.size() == 3);  // 3 + 3 of VendorInvoices, 1 of OtherInvoices
+  CHECK(t->sent[2].target == "/api/data/v9.2/OtherInvoices/Microsoft.Dynamics.CRM.CreateMultiple");
+  CHECK(answers[6].record_id == guid_of("INV-6"));
+}
+
+TEST_CASE("d365_bulk: config problems name their key") {
+  auto c = config();
+  c.entity_type.clear();
+  auto problems = c.validate();
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].find("d365.odata.entity_type") == 0);
+  c.entity_type = "vendor invoice";
+  CHECK(c.validate().at(0).find("not a logical name") != std::string::npos);
+  CHECK(d365::parse_bulk_fallback("bisect") == d365::BulkFallback::bisect);
+  CHECK_FALSE(d365::parse_bulk_fallback("retry"));
+  CHECK(d365::parse_bulk_message("upsert_multiple") == d365::BulkMessage::upsert_multiple);
+  CHECK_THROWS_AS(d365::BulkClient(std::make_shared<FakeDataverse>(), c), std::invalid_argument);
+}
