@@ -75,7 +75,10 @@ std::string stats_to_json(const SimStats& st, const std::map<int, std::uint64_t>
                  {"unauthorized", st.unauthorized},
                  {"creates_per_key_histogram", int_map(st.creates_per_key_histogram)},
                  {"keys_created_more_than_once", std::move(more)},
-                 {"records", st.records}};
+                 {"records", st.records},
+                 {"bulk_messages", st.bulk_messages},
+                 {"bulk_rolled_back", st.bulk_rolled_back},
+                 {"execution_ms", st.execution_ms}};
   return json::serialize(o);
 }
 

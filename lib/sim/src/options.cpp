@@ -127,6 +127,8 @@ void apply_limits(const json::object& o, LimitOptions& l, Problems& p, std::stri
     else if (k == "max_concurrent") read_uint(v, key, l.max_concurrent, p);
     else if (k == "operation_cost_ms") read_double(v, key, l.operation_cost_ms, p, 0, 1e9);
     else if (k == "batch_counts_as_one") read_bool(v, key, l.batch_counts_as_one, p);
+    else if (k == "bulk_message_cost_ms") read_double(v, key, l.bulk_message_cost_ms, p, 0, 1e9);
+    else if (k == "bulk_record_cost_ms") read_double(v, key, l.bulk_record_cost_ms, p, 0, 1e9);
     else if (k == "retry_after_seconds") read_uint(v, key, l.retry_after_seconds, p);
     else if (k == "retry_after_extension_seconds")
       read_uint(v, key, l.retry_after_extension_seconds, p);
@@ -315,6 +317,8 @@ std::string to_json(const LimitOptions& l) {
                  {"max_concurrent", l.max_concurrent},
                  {"operation_cost_ms", l.operation_cost_ms},
                  {"batch_counts_as_one", l.batch_counts_as_one},
+                 {"bulk_message_cost_ms", l.bulk_message_cost_ms},
+                 {"bulk_record_cost_ms", l.bulk_record_cost_ms},
                  {"retry_after_seconds", l.retry_after_seconds},
                  {"retry_after_extension_seconds", l.retry_after_extension_seconds}};
   return json::serialize(o);

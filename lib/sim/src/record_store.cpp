@@ -444,6 +444,91 @@ Response RecordStore::execute(std::string_view method, std::string_view path,
   return error_response(405, "0x80060888", "Method " + std::string(method) + " is not supported.");
 }
 
+Response RecordStore::execute_bulk(std::string_view entity_set, bool upsert, std::string_view body,
+                                   std::size_t& processed) {
+  processed = 0;
+  ++st_.bulk_messages;
+  const std::string action = upsert ? "UpsertMultiple" : "CreateMultiple";
+  EntitySet* set = find_set(percent_decode(entity_set, false));
+  if (!set)
+    return error_response(404, "0x80060888",
+                          "Resource not found for the segment '" + std::string(entity_set) + "'.");
+  const auto refused = [&](Response r) {
+    ++st_.bulk_rolled_back;
+    return r;
+  };
+  const auto payload_error = [&](const std::string& what) {
+    return refused(error_response(400, "0x80048d19",
+                                  "Error identified in Payload provided by the user for Entity :'" +
+                                      set->opt.name + "': " + what));
+  };
+  boost::system::error_code ec;
+  auto doc = parse_exact(body, ec);
+  if (ec || !doc.is_object() || is_raw_number(doc)) return payload_error(action + " needs a JSON object body");
+  auto* targets_value = doc.get_object().if_contains("Targets");
+  if (!targets_value || !targets_value->is_array() || targets_value->get_array().empty())
+    return payload_error(action + " needs a non-empty 'Targets' array");
+
+  // Everything is checked before anything runs: schema, @odata.type, keys unique in the request.
+  std::vector<json::object> targets;
+  std::vector<std::string> joined_keys;
+  StringMap<std::size_t> seen;
+  constexpr std::string_view kTypePrefix = "Microsoft.Dynamics.CRM.";
+  for (auto& tv : targets_value->get_array()) {
+    if (!tv.is_object() || is_raw_number(tv)) return payload_error("every item in Targets must be an object");
+    auto obj = std::move(tv.get_object());
+    auto type = obj.find("@odata.type");
+    if (type == obj.end() || !type->value().is_string() ||
+        !std::string_view(type->value().get_string()).starts_with(kTypePrefix))
+      return payload_error("every item in Targets needs an '@odata.type' annotation (" +
+                           std::string(kTypePrefix) + "<logical name>)");
+    obj.erase(type);
+    if (auto err = validate(*set, obj)) return refused(*err);
+    std::vector<std::string> key;
+    for (const auto& kp : set->opt.key_properties) {
+      auto it = obj.find(kp);
+      if (it == obj.end() || !it->value().is_string())
+        return payload_error("alternate key property '" + kp + "' is required (a string)");
+      key.emplace_back(it->value().get_string());
+    }
+    auto joined = join_key(key);
+    if (!seen.emplace(joined, targets.size()).second) {
+      std::replace(joined.begin(), joined.end(), '\x1f', ',');
+      return payload_error("Targets holds more than one record with the key (" + joined + ")");
+    }
+    joined_keys.push_back(std::move(joined));
+    targets.push_back(std::move(obj));
+  }
+
+  begin_atomic();
+  json::array ids;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    ++processed;
+    ++st_.operations;
+    auto& obj = targets[i];
+    std::string id;
+    Response r;
+    auto existing = upsert ? set->by_key.find(joined_keys[i]) : set->by_key.end();
+    if (existing != set->by_key.end()) {
+      id = existing->second;
+      r = update(*set, set->by_id.find(id)->second, obj, false);
+    } else {
+      auto idp = obj.find(set->opt.id_property);
+      id = idp != obj.end() ? to_lower(idp->value().get_string()) : random_.guid();
+      r = insert(*set, std::move(obj), id, false, true);
+    }
+    if (r.status >= 400) {
+      end_atomic(false);
+      return refused(std::move(r));
+    }
+    ids.push_back(json::string(id));
+  }
+  end_atomic(true);
+  json::object o{{"@odata.context", base_ + "/$metadata#Microsoft.Dynamics.CRM." + action + "Response"},
+                 {"Ids", std::move(ids)}};
+  return json_response(200, dump(o));
+}
+
 Response RecordStore::collection(const EntitySet& set, const QueryOptions& q) const {
   std::vector<const Record*> hits;
   for (const auto* r : set.in_creation_order()) {

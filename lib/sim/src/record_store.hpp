@@ -42,6 +42,16 @@ public:
   Response execute(std::string_view method, std::string_view path, std::string_view query,
                    const HeaderList& headers, std::string_view body);
 
+  /// A bound CreateMultiple (`upsert` false) or UpsertMultiple on `entity_set`: body
+  /// `{"Targets":[{"@odata.type":"Microsoft.Dynamics.CRM.<name>",...},...]}`, answer 200
+  /// `{"Ids":[...]}` in Targets order. All or nothing (a standard table): the first record
+  /// that fails undoes the others and its error is the answer. Two targets with the same
+  /// alternate key are a 400 before anything runs. UpsertMultiple matches by alternate key
+  /// (the key properties in each target): update when found, else create. `processed`
+  /// counts the records run (up to and including a failed one), for the cost model.
+  Response execute_bulk(std::string_view entity_set, bool upsert, std::string_view body,
+                        std::size_t& processed);
+
   /// A change set (or JSON atomicity group): between begin_atomic() and end_atomic()
   /// every change is logged; end_atomic(false) undoes them in reverse order, counters
   /// included. Not nested.

@@ -4,9 +4,30 @@
 #include "text.hpp"
 
 #include <map>
+#include <optional>
+#include <utility>
 #include <stdexcept>
 
 namespace ib::sim {
+
+namespace {
+
+struct BulkAction {
+  std::string_view entity_set;  // empty: not a bulk action
+  bool upsert = false;
+};
+
+// `<EntitySet>/Microsoft.Dynamics.CRM.CreateMultiple` or `.../UpsertMultiple`.
+BulkAction bulk_action(std::string_view rel) {
+  const auto slash = rel.find('/');
+  if (slash == std::string_view::npos || slash == 0) return {};
+  const auto action = rel.substr(slash + 1);
+  if (action == "Microsoft.Dynamics.CRM.CreateMultiple") return {rel.substr(0, slash), false};
+  if (action == "Microsoft.Dynamics.CRM.UpsertMultiple") return {rel.substr(0, slash), true};
+  return {};
+}
+
+}  // namespace
 
 Router::Router(SimOptions options)
     : opt_(std::move(options)),
@@ -97,6 +118,14 @@ Outcome Router::process(const RequestView& req) {
     out.response = error_response(404, "0x80060888", "Resource not found for the segment '" + std::string(req.target) + "'.");
   } else if (rel == "$batch") {
     out = batch_.handle(req);
+  } else if (const auto bulk = bulk_action(rel); !bulk.entity_set.empty()) {
+    if (req.method != "POST") {
+      out.response = error_response(405, "0x80060888", "Bound actions accept POST only.");
+    } else {
+      std::size_t processed = 0;
+      out.response = store_.execute_bulk(bulk.entity_set, bulk.upsert, req.body, processed);
+      limits_.charge_bulk(processed);
+    }
   } else {
     limits_.charge(1, false);
     out.response = store_.execute(req.method, rel, query, req.headers, req.body);

@@ -84,15 +84,24 @@ void ServiceLimits::release() {
   if (in_flight_) --in_flight_;
 }
 
-void ServiceLimits::charge(std::size_t operations, bool is_batch) {
+void ServiceLimits::record_usage(std::uint64_t requests, double exec_ms) {
+  st_.execution_ms += exec_ms;
   if (!limits_.enabled) return;
-  const auto now = Clock::now();
+  window_.push_back(Usage{Clock::now(), requests, exec_ms});
+  window_requests_ += requests;
+  window_exec_ms_ += exec_ms;
+}
+
+void ServiceLimits::charge(std::size_t operations, bool is_batch) {
+  // A $batch runs its operations one by one: its cost is the sum of theirs.
   const std::uint64_t n =
       (is_batch && limits_.batch_counts_as_one) ? 1 : std::max<std::size_t>(1, operations);
-  const double cost = static_cast<double>(std::max<std::size_t>(1, operations)) * limits_.operation_cost_ms;
-  window_.push_back(Usage{now, n, cost});
-  window_requests_ += n;
-  window_exec_ms_ += cost;
+  record_usage(n, static_cast<double>(std::max<std::size_t>(1, operations)) * limits_.operation_cost_ms);
+}
+
+void ServiceLimits::charge_bulk(std::size_t records) {
+  record_usage(1, limits_.bulk_message_cost_ms +
+                      static_cast<double>(records) * limits_.bulk_record_cost_ms);
 }
 
 void ServiceLimits::add_headers(Response& r) const {

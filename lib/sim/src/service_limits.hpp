@@ -36,7 +36,11 @@ public:
 
   /// After a request ran `operations` operations (a $batch: its inner requests): counts
   /// it in the window as 1 or as `operations` requests, and its execution time.
+  /// The cost is added to SimStats::execution_ms also when limits are disabled.
   void charge(std::size_t operations, bool is_batch);
+  /// After a CreateMultiple/UpsertMultiple that processed `records` records: counts one
+  /// request and bulk_message_cost_ms + records * bulk_record_cost_ms of execution time.
+  void charge_bulk(std::size_t records);
   /// The x-ms-ratelimit-* headers of a successful answer.
   void add_headers(Response& response) const;
   /// Empties the window and ends a throttle (new limits, or reset); in-flight requests stay.
@@ -44,6 +48,7 @@ public:
 
 private:
   std::optional<Response> check(Clock::time_point now);
+  void record_usage(std::uint64_t requests, double exec_ms);
   void prune(Clock::time_point now);
   Response throttle(std::string_view code, std::string message, double retry_seconds);
   // Starts a throttle until the oldest counted request leaves the window.

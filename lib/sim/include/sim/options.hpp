@@ -48,6 +48,10 @@ struct LimitOptions {
   std::uint32_t max_concurrent = 52;
   /// Simulated execution time of one operation (a plain request or one batch part), ms.
   double operation_cost_ms = 10;
+  /// Simulated execution time of one CreateMultiple/UpsertMultiple message, ms, plus
+  /// bulk_record_cost_ms per record it processed (before a failure stopped it).
+  double bulk_message_cost_ms = 10;
+  double bulk_record_cost_ms = 2;
   /// true: a $batch counts once toward max_requests; false: once per operation inside.
   bool batch_counts_as_one = true;
   /// Retry-After of a first 429 for concurrency, seconds.

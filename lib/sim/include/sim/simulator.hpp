@@ -37,6 +37,11 @@ struct SimStats {
   /// Alternate keys created more than once ("Set|v1|v2"), at most 100 listed.
   std::vector<std::string> keys_created_more_than_once;
   std::uint64_t records = 0;                     ///< records stored now
+  std::uint64_t bulk_messages = 0;               ///< CreateMultiple/UpsertMultiple requests answered
+  std::uint64_t bulk_rolled_back = 0;            ///< of those, refused whole (nothing written)
+  /// Simulated server execution time of every data request, ms (the limits' cost model,
+  /// counted whether or not limits are enabled).
+  double execution_ms = 0;
 };
 
 /// One stored record.
