@@ -29,7 +29,8 @@ TEST_CASE("sim_options: every documented key is read") {
                                     "Posted": "boolean", "At": "datetimeoffset", "Ref": "guid", "Day": "date"},
                      "allow_unknown_properties": true}],
     "limits": {"enabled": true, "window_seconds": 60, "max_requests": 10, "max_execution_ms": 500, "max_concurrent": 2,
-               "operation_cost_ms": 5, "batch_counts_as_one": false, "retry_after_seconds": 3,
+               "operation_cost_ms": 5, "batch_counts_as_one": false, "bulk_message_cost_ms": 7,
+               "bulk_record_cost_ms": 0.5, "retry_after_seconds": 3,
                "retry_after_extension_seconds": 4},
     "faults": {"request_error_probability": 0.1, "operation_error_probability": 0.2, "error_statuses": [503],
                "request_latency_ms": 1, "request_latency_jitter_ms": 2, "operation_latency_ms": 3,
@@ -62,6 +63,8 @@ TEST_CASE("sim_options: every documented key is read") {
   CHECK(o.limits.max_concurrent == 2);
   CHECK(o.limits.operation_cost_ms == 5);
   CHECK_FALSE(o.limits.batch_counts_as_one);
+  CHECK(o.limits.bulk_message_cost_ms == 7);
+  CHECK(o.limits.bulk_record_cost_ms == 0.5);
   CHECK(o.limits.retry_after_seconds == 3);
   CHECK(o.limits.retry_after_extension_seconds == 4);
   CHECK(o.faults.request_error_probability == 0.1);
