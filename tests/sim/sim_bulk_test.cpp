@@ -125,6 +125,22 @@ TEST_CASE("sim_bulk: UpsertMultiple updates existing keys and creates the others
   CHECK(st.updates == 1);
 }
 
+TEST_CASE("sim_bulk: UpsertMultiple takes the alternate key from @odata.id") {
+  Simulator sim(SimOptions{});
+  RawClient c(sim.port());
+  REQUIRE(c.request("POST", kRoot + "/VendorInvoices", invoice("V", "1", 1)).status == 204);
+  json::object t{{"@odata.type", "Microsoft.Dynamics.CRM.vendorinvoice"},
+                 {"@odata.id", "VendorInvoices(VendorAccount='V',InvoiceNumber='1')"},
+                 {"Amount", 42}};
+  json::object bad = t;
+  bad["@odata.id"] = "VendorInvoices(Color='x')";
+  CHECK(c.request("POST", kUpsert, targets({bad}), kJson).status == 400);
+  REQUIRE(c.request("POST", kUpsert, targets({t}), kJson).status == 200);
+  const auto recs = sim.records();
+  REQUIRE(recs.size() == 1);
+  CHECK(json::parse(recs[0].json).at("Amount").to_number<double>() == 42);
+}
+
 TEST_CASE("sim_bulk: a failing UpsertMultiple undoes its updates too") {
   Simulator sim(SimOptions{});
   RawClient c(sim.port());

@@ -483,6 +483,21 @@ Response RecordStore::execute_bulk(std::string_view entity_set, bool upsert, std
       return payload_error("every item in Targets needs an '@odata.type' annotation (" +
                            std::string(kTypePrefix) + "<logical name>)");
     obj.erase(type);
+    // UpsertMultiple may address a target by `"@odata.id":"<Set>(<alternate key>)"`.
+    if (auto odata_id = obj.find("@odata.id"); odata_id != obj.end()) {
+      ResourcePath rp;
+      if (!odata_id->value().is_string() ||
+          !parse_resource_path(percent_decode(std::string_view(odata_id->value().get_string()), false), rp).empty() ||
+          rp.entity_set != set->opt.name || !rp.has_key)
+        return payload_error("'@odata.id' must be " + set->opt.name + "(<alternate key>)");
+      for (const auto& [n, v] : rp.key) {
+        if (std::find(set->opt.key_properties.begin(), set->opt.key_properties.end(), n) ==
+            set->opt.key_properties.end())
+          return payload_error("'" + n + "' in '@odata.id' is not an alternate key property");
+        obj[n] = v;
+      }
+      obj.erase(obj.find("@odata.id"));
+    }
     if (auto err = validate(*set, obj)) return refused(*err);
     std::vector<std::string> key;
     for (const auto& kp : set->opt.key_properties) {
