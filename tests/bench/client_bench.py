@@ -15,7 +15,10 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -90,8 +93,84 @@ def supports_operation(ib, workdir, operation):
     return r.returncode == 0 and "d365.odata.operation" not in r.stdout + r.stderr
 
 
+def free_port():
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def outcomes(port):
+    """ib_invoices_total by outcome, from the daemon's /metrics."""
+    out = {}
+    try:
+        text = requests.get("http://127.0.0.1:%d/metrics" % port, timeout=5).text
+    except requests.RequestException:
+        return out
+    for line in text.splitlines():
+        m = re.match(r'ib_invoices_total\{.*outcome="(\w+)".*\} ([0-9.e+]+)', line)
+        if m:
+            out[m.group(1)] = out.get(m.group(1), 0) + int(float(m.group(2)))
+    return out
+
+
+def run_daemon(args, sim, stream_file, workdir, duration=None):
+    """invoice-bridge run against the real broker: the stream is produced to a fresh topic
+    first (a backlog), then the daemon starts; the clock runs from its start until the
+    simulator holds every unique invoice and the daemon has counted every message."""
+    from confluent_kafka import Producer
+    topic = "clientbench-%d-%d" % (os.getpid(), random.randrange(1 << 30))
+    with open(stream_file) as f:
+        lines = [line.rstrip("\n") for line in f if line.strip()]
+    prod = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 5})
+    for line in lines:
+        v = json.loads(line)
+        key = "%s|%s|%s" % (v["company"], v["vendor_account"], v["invoice_number"])
+        while True:
+            try:
+                prod.produce(topic, value=line.encode(), key=key.encode())
+                break
+            except BufferError:
+                prod.poll(0.05)
+        prod.poll(0)
+    if prod.flush(120) != 0:
+        raise RuntimeError("producer did not flush")
+    port = free_port()
+    cfg = os.path.join(workdir, "daemon.yaml")
+    with open(cfg, "w") as f:
+        f.write("log: {level: warn, format: text}\n"
+                "kafka: {bootstrap_servers: \"%s\", group_id: %s-group, topics: {input: %s, retry: %s.retry, review: %s.review}}\n"
+                "dedup: {path: \"%s\"}\nmetrics: {address: 127.0.0.1, port: %d}\n"
+                "d365: {base_url: \"%s\", mapping: {lines_format: omit}}\n"
+                % (args.bootstrap, topic, topic, topic, topic, os.path.join(workdir, "dedup"), port, sim.base))
+    unique = len({(json.loads(x)["vendor_account"], json.loads(x)["invoice_number"]) for x in lines})
+    t0 = time.monotonic()
+    with open(os.path.join(workdir, "daemon.log"), "w") as log:
+        proc = subprocess.Popen([args.ib, "run", "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
+    limit = t0 + (duration or 600)
+    wall = first = None
+    while time.monotonic() < limit and proc.poll() is None:
+        o = outcomes(port)
+        records = sim.stats()["records"]
+        if first is None and records > 0:
+            first = time.monotonic() - t0
+        if sum(o.values()) >= len(lines) and records >= unique:
+            wall = time.monotonic() - t0
+            break
+        time.sleep(0.05)
+    if wall is None:
+        wall = time.monotonic() - t0
+    o = outcomes(port)
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(120)
+    return {"imported": o.get("imported", 0) + o.get("recovered", 0), "duplicates": o.get("duplicate", 0),
+            "failed": o.get("rejected", 0) + o.get("exhausted", 0), "conflicts": o.get("conflict", 0),
+            "invalid": o.get("invalid", 0), "outcomes": o, "exit": rc, "first_record_s": first}, wall
+
+
 def run_client(name, args, sim, stream_file, workdir, duration=None, operation=None):
     """Runs one client to its end (or its duration); returns (its summary, wall seconds)."""
+    if name == "daemon":
+        return run_daemon(args, sim, stream_file, workdir, duration)
     summary = os.path.join(workdir, name + ".summary.json")
     if name in naive_clients.CLIENTS:
         cmd = [sys.executable, os.path.join(HERE, "naive_clients.py"), name, "--base", sim.base,
@@ -139,7 +218,8 @@ def row(name, s, wall, st, expected, stored, true_dups):
             "reported_created": created, "reported_duplicates": dups, "true_duplicates": true_dups,
             "duplicates_right": dups == true_dups, "reported_failed": failed,
             "lost": len(expected - stored), "created_twice": len(multi),
-            "throttled_429": st["requests_by_status"].get("429", 0), "exit": s.get("exit")}
+            "throttled_429": st["requests_by_status"].get("429", 0), "exit": s.get("exit"),
+            "first_record_s": s.get("first_record_s")}
 
 
 def scenario_latency(args, out):
@@ -259,6 +339,7 @@ def main():
     ap.add_argument("--build", default=os.environ.get("IB_BUILD_DIR", "build"))
     ap.add_argument("--scenario", action="append", choices=["latency", "limits", "bulk"])
     ap.add_argument("--clients", default="per_invoice,seed_recipe,import")
+    ap.add_argument("--bootstrap", help="Kafka bootstrap (tests/kafka/kafka-broker.sh); needed by the daemon client")
     ap.add_argument("--unique", type=int, default=2000)
     ap.add_argument("--dup-pct", type=float, default=5)
     ap.add_argument("--limits-unique", type=int, default=150000)
@@ -267,6 +348,8 @@ def main():
     ap.add_argument("--workdir", default=None)
     args = ap.parse_args()
     args.clients = args.clients.split(",")
+    if "daemon" in args.clients and not args.bootstrap:
+        ap.error("the daemon client needs --bootstrap")
     args.sim = os.path.join(args.build, "daemon", "d365-sim")
     args.ib = os.path.join(args.build, "daemon", "invoice-bridge")
     keep = args.workdir is not None
