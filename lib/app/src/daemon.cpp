@@ -98,12 +98,12 @@ D365Factory make_d365_factory(const DaemonConfig& daemon_config) {
     throw std::invalid_argument(all);
   }
   // The batcher's size is the writer's limit: batches reach the client whole.
-  const auto client_config = config.batch_client_config(daemon_config.pipeline.batch.max_items);
-  return [config, client_config](asio::any_io_executor executor) {
+  const auto max_items = daemon_config.pipeline.batch.max_items;
+  return [config, max_items](asio::any_io_executor executor) {
     D365Parts parts;
     parts.codec = std::make_unique<d365::EntityInvoiceCodec>(config.invoice, config.key, config.mapping);
     auto transport = d365::make_d365_transport(executor, config, config::environment());
-    parts.sender = std::make_unique<d365::BatchClient>(transport, client_config);
+    parts.sender = d365::make_sender(transport, config, max_items);
     return parts;
   };
 }

@@ -37,6 +37,17 @@ void read_pairs(config::ConfigSource& s, std::string_view key,
   out.assign(m.begin(), m.end());
 }
 
+// create_multiple / upsert_multiple: the table's logical name, and a key for upserts.
+void problems_of_bulk(const D365Config& c, std::vector<std::string>& problems) {
+  if (c.entity_type.empty()) {
+    problems.push_back("d365.odata.entity_type: required by operation " + std::string(to_string(*c.bulk)) +
+                       " (the table's logical name, written as @odata.type)");
+  }
+  if (*c.bulk == BulkMessage::upsert_multiple && c.mapping.key_properties.empty()) {
+    problems.push_back("d365.mapping.key_properties: upsert_multiple addresses records by key");
+  }
+}
+
 }  // namespace
 
 std::string D365AuthConfig::effective_token_url() const {
@@ -91,8 +102,22 @@ void D365Config::load(config::ConfigSource& s) {
   read_named(s, "d365.odata.format", odata.format, {"multipart", "json"}, odata::parse_batch_format);
   read_named(s, "d365.odata.url_form", odata.url_form, {"absolute_path", "relative", "absolute_uri"},
              odata::parse_url_form);
-  read_named(s, "d365.odata.operation", odata.operation, {"create", "create_if_absent", "upsert"},
-             odata::parse_operation);
+  // One key names the operation: a `$batch` one, or a Dataverse bulk message (BulkClient,
+  // whose fallback `$batch` then creates / upserts one by one).
+  {
+    std::string value = bulk ? std::string(to_string(*bulk)) : std::string(odata::to_string(odata.operation));
+    s.read_enum("d365.odata.operation", value,
+                {"create", "create_if_absent", "upsert", "create_multiple", "upsert_multiple"});
+    if (auto m = parse_bulk_message(value)) {
+      bulk = *m;
+      odata.operation = *m == BulkMessage::upsert_multiple ? odata::Operation::upsert : odata::Operation::create;
+    } else if (auto o = odata::parse_operation(value)) {
+      bulk.reset();
+      odata.operation = *o;
+    }
+  }
+  read_named(s, "d365.odata.bulk_fallback", bulk_fallback, {"batch", "bisect"}, parse_bulk_fallback);
+  s.read("d365.odata.entity_type", entity_type);
   s.read("d365.odata.continue_on_error", odata.continue_on_error);
   s.read("d365.odata.atomic", odata.atomic);
   // One batch size for the batcher and the writer: the writer's limit is batch.max_items.
@@ -234,7 +259,25 @@ std::vector<std::string> D365Config::validate() const {
   if (odata.operation != odata::Operation::create && mapping.key_properties.empty()) {
     problems.push_back("d365.mapping.key_properties: create_if_absent and upsert address records by key");
   }
+  if (bulk) {
+    problems_of_bulk(*this, problems);
+  }
   return problems;
+}
+
+BulkClientConfig D365Config::bulk_client_config(std::size_t max_requests) const {
+  BulkClientConfig c;
+  c.batch = batch_client_config(max_requests);
+  c.message = bulk.value_or(BulkMessage::create_multiple);
+  c.entity_type = entity_type;
+  c.fallback = bulk_fallback;
+  return c;
+}
+
+std::unique_ptr<Sender> make_sender(std::shared_ptr<http::Transport> transport, const D365Config& config,
+                                    std::size_t max_requests) {
+  if (config.bulk) return std::make_unique<BulkClient>(std::move(transport), config.bulk_client_config(max_requests));
+  return std::make_unique<BatchClient>(std::move(transport), config.batch_client_config(max_requests));
 }
 
 }  // namespace ib::d365

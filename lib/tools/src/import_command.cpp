@@ -408,12 +408,11 @@ int import_command(const ImportOptions& options) {
 
   asio::io_context io;
   std::unique_ptr<d365::EntityInvoiceCodec> codec;
-  std::unique_ptr<d365::BatchClient> sender;
+  std::unique_ptr<d365::Sender> sender;
   try {
     codec = std::make_unique<d365::EntityInvoiceCodec>(config.d365.invoice, config.d365.key, config.d365.mapping);
     auto transport = d365::make_d365_transport(io.get_executor(), config.d365, config::environment());
-    sender = std::make_unique<d365::BatchClient>(
-        transport, config.d365.batch_client_config(config.pipeline.batch.max_items));
+    sender = d365::make_sender(transport, config.d365, config.pipeline.batch.max_items);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "invoice-bridge import: %s\n", e.what());
     return 2;

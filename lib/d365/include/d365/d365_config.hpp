@@ -3,11 +3,14 @@
 #include "config/config_source.hpp"
 #include "config/host_checks.hpp"
 #include "d365/batch_client.hpp"
+#include "d365/bulk_client.hpp"
 #include "http/auth.hpp"
 #include "invoice/invoice_config.hpp"
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +60,14 @@ struct D365Config {
   /// max_requests is set from `batch.max_items` by batch_client_config()).
   odata::BatchConfig odata;
   odata::ClassifyConfig classify;
+  /// Set when `d365.odata.operation` is `create_multiple` or `upsert_multiple`: writes go
+  /// as Dataverse bulk messages (BulkClient); `odata.operation` is then the fallback
+  /// `$batch`'s (create / upsert).
+  std::optional<BulkMessage> bulk;
+  /// `d365.odata.bulk_fallback`: how a refused bulk message finds its culprits.
+  BulkFallback bulk_fallback = BulkFallback::batch;
+  /// `d365.odata.entity_type`: the table's logical name (`@odata.type`), bulk only.
+  std::string entity_type;
   /// Payload decoding, dedup key and entity mapping.
   invoice::DecodeConfig invoice;
   invoice::KeyConfig key;
@@ -79,6 +90,13 @@ struct D365Config {
   /// `batch.max_items`, at most odata::kMaxBatchRequests) as the most requests per
   /// `$batch`, so the client splits at the batcher's size and nowhere else.
   d365::BatchClientConfig batch_client_config(std::size_t max_requests) const;
+  /// The BulkClient's config (bulk set): batch_client_config plus message, type, fallback.
+  d365::BulkClientConfig bulk_client_config(std::size_t max_requests) const;
 };
+
+/// The sender `config` asks for: a BulkClient when `bulk` is set, else a BatchClient.
+/// Throws std::invalid_argument listing every problem.
+std::unique_ptr<Sender> make_sender(std::shared_ptr<http::Transport> transport, const D365Config& config,
+                                    std::size_t max_requests);
 
 }  // namespace ib::d365
