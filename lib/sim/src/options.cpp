@@ -130,6 +130,7 @@ void apply_limits(const json::object& o, LimitOptions& l, Problems& p, std::stri
     else if (k == "retry_after_seconds") read_uint(v, key, l.retry_after_seconds, p);
     else if (k == "retry_after_extension_seconds")
       read_uint(v, key, l.retry_after_extension_seconds, p);
+    else if (k == "dop_hint") read_uint(v, key, l.dop_hint, p);
     else p.add(key + ": unknown key");
   }
 }
@@ -316,7 +317,8 @@ std::string to_json(const LimitOptions& l) {
                  {"operation_cost_ms", l.operation_cost_ms},
                  {"batch_counts_as_one", l.batch_counts_as_one},
                  {"retry_after_seconds", l.retry_after_seconds},
-                 {"retry_after_extension_seconds", l.retry_after_extension_seconds}};
+                 {"retry_after_extension_seconds", l.retry_after_extension_seconds},
+                 {"dop_hint", l.dop_hint}};
   return json::serialize(o);
 }
 

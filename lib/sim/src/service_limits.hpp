@@ -37,7 +37,7 @@ public:
   /// After a request ran `operations` operations (a $batch: its inner requests): counts
   /// it in the window as 1 or as `operations` requests, and its execution time.
   void charge(std::size_t operations, bool is_batch);
-  /// The x-ms-ratelimit-* headers of a successful answer.
+  /// The x-ms-ratelimit-* headers (and x-ms-dop-hint) of a processed answer.
   void add_headers(Response& response) const;
   /// Empties the window and ends a throttle (new limits, or reset); in-flight requests stay.
   void restart();
@@ -45,6 +45,8 @@ public:
 private:
   std::optional<Response> check(Clock::time_point now);
   void prune(Clock::time_point now);
+  // x-ms-dop-hint when configured: on processed answers and on 429s alike.
+  void add_dop_hint(Response& response) const;
   Response throttle(std::string_view code, std::string message, double retry_seconds);
   // Starts a throttle until the oldest counted request leaves the window.
   Response start_throttle(Clock::time_point now, std::string code, std::string message);
