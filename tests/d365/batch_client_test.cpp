@@ -186,6 +186,66 @@ TEST_CASE("d365: a whole-batch 429 throttles every request with its Retry-After"
   }
 }
 
+TEST_CASE("d365: the pacing headers of an answer ride on each of its requests' answers") {
+  auto t = std::make_shared<ScriptedTransport>();
+  // As Dataverse (and d365-sim with limits.dop_hint) sends them on a 200 $batch answer.
+  t->script.push_back(response(200, kMultipart, created("11111111-1111-1111-1111-111111111111") + duplicate() + kEnd,
+                               {{"x-ms-dop-hint", "12"},
+                                {"x-ms-ratelimit-burst-remaining-xrm-requests", "5998"},
+                                {"x-ms-ratelimit-time-remaining-xrm-requests", "1199.990000"}}));
+  auto answers = send(t, 2);
+  REQUIRE(answers.size() == 2);
+  for (const auto& a : answers) {
+    CHECK(a.pacing.dop_hint == 12);
+    CHECK(a.pacing.requests_remaining == std::uint64_t{5998});
+    REQUIRE(a.pacing.time_remaining_s);
+    CHECK(*a.pacing.time_remaining_s == Approx(1199.99));
+  }
+  SECTION("a 429 carries them too") {
+    t->script.push_back(response(429, "application/json",
+                                 R"({"error":{"code":"0x80072326","message":"Number of concurrent requests exceeded the limit of 52."}})",
+                                 {{"Retry-After", "1"}, {"X-MS-DOP-HINT", "4"}}));
+    auto throttled = send(t, 1);
+    REQUIRE(throttled.size() == 1);
+    CHECK(throttled[0].outcome == AnswerClass::throttled);
+    CHECK(throttled[0].pacing.dop_hint == 4);
+    CHECK_FALSE(throttled[0].pacing.requests_remaining);
+  }
+  SECTION("a transport failure carries none") {
+    t->script.push_back(http::Failure{http::TransportError::connection_reset, "reset", true});
+    auto failed = send(t, 1);
+    REQUIRE(failed.size() == 1);
+    CHECK_FALSE(failed[0].pacing.dop_hint);
+    CHECK_FALSE(failed[0].pacing.requests_remaining);
+    CHECK_FALSE(failed[0].pacing.time_remaining_s);
+  }
+}
+
+TEST_CASE("d365: read_pacing keeps only well-formed values", "[unit]") {
+  auto read = [](std::string dop, std::string req, std::string time) {
+    return d365::read_pacing({{"x-ms-dop-hint", dop},
+                              {"x-ms-ratelimit-burst-remaining-xrm-requests", req},
+                              {"x-ms-ratelimit-time-remaining-xrm-requests", time}});
+  };
+  auto ok = read(" 8 ", "0", "0");
+  CHECK(ok.dop_hint == 8);
+  CHECK(ok.requests_remaining == std::uint64_t{0});
+  CHECK(ok.time_remaining_s == 0.0);
+  for (const auto& bad : {std::string(""), std::string("x"), std::string("-1"), std::string("3.5"),
+                          std::string("1e400"), std::string("nan"), std::string("12abc")}) {
+    auto s = read(bad, bad, bad);
+    CHECK_FALSE(s.dop_hint);
+    CHECK_FALSE(s.requests_remaining);
+    if (bad == "3.5") {
+      CHECK(s.time_remaining_s == 3.5);  // seconds may be fractional
+    } else {
+      CHECK_FALSE(s.time_remaining_s);
+    }
+  }
+  CHECK_FALSE(read("0", "1", "1").dop_hint);  // a hint of 0 is no hint
+  CHECK_FALSE(d365::read_pacing({}).dop_hint);
+}
+
 TEST_CASE("d365: a 503 from a gateway without a batch body is transient for every request") {
   auto t = std::make_shared<ScriptedTransport>();
   t->script.push_back(response(503, "text/html", "<html><body>Service Unavailable</body></html>"));

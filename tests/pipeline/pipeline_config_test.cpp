@@ -42,6 +42,33 @@ TEST_CASE("batch, send and retry keys reach PipelineConfig", "[pipeline][config]
   CHECK(d.backoff.initial == 1s);
 }
 
+TEST_CASE("pacing keys reach PipelineConfig and are validated", "[pipeline][config][unit]") {
+  ConfigSource s("send: {members_sharing_user: 3, honour_dop_hint: false, low_requests_remaining: 50,\n"
+                 "       low_time_remaining: 12.5, pacing_signal_ttl: 10s}\n",
+                 "ib.yaml");
+  ib::pipeline::PipelineConfig c;
+  c.load(s);
+  CHECK(s.problems().empty());
+  CHECK(s.unknown_keys().empty());
+  CHECK(c.pacing.members_sharing_user == 3);
+  CHECK_FALSE(c.pacing.honour_dop_hint);
+  CHECK(c.pacing.low_requests_remaining == 50);
+  CHECK(c.pacing.low_time_remaining_s == 12.5);
+  CHECK(c.pacing.signal_ttl == 10s);
+  CHECK(c.validate().empty());
+  ib::pipeline::PipelineConfig d;
+  ConfigSource defaults("", "ib.yaml");
+  d.load(defaults);
+  CHECK(d.pacing.members_sharing_user == 1);
+  CHECK(d.pacing.honour_dop_hint);
+  ConfigSource bad("send: {members_sharing_user: 0, low_time_remaining: -1}\n", "ib.yaml");
+  ib::pipeline::PipelineConfig b;
+  b.load(bad);
+  const auto p = b.validate();
+  CHECK(mentions(p, "send.members_sharing_user must be at least 1"));
+  CHECK(mentions(p, "send.low_time_remaining must not be negative"));
+}
+
 TEST_CASE("bad batch and retry values, removed send keys", "[pipeline][config][unit]") {
   ConfigSource s("batch: {max_items: 5000}\nretry: {max_attempts: 0}\n"
                  "send: {max_in_flight: 2, default_retry_after: 10s, max_retry_after: 60s}\n",

@@ -327,6 +327,28 @@ TEST_CASE("throttled and not-processed invoices are resent without spending a re
   CHECK(h.pipeline->in_flight_limit() < 4);  // AIMD cut
 }
 
+TEST_CASE("x-ms-dop-hint / members sharing the user caps batches in flight; the first goes alone",
+          "[pipeline][unit]") {
+  auto c = Harness::small_config();
+  c.batch.max_items = 1;  // one batch per invoice
+  c.pacing.members_sharing_user = 2;
+  Harness h(c);
+  std::vector<InMessage> in;
+  for (int i = 0; i < 12; ++i) {
+    const auto key = "P" + std::to_string(i);
+    auto a = answer(AnswerClass::created, 204);
+    a.record_id = "id-" + key;
+    a.pacing.dop_hint = 5;  // floor(5 / 2) = 2 each
+    h.sender.script[key] = {a};
+    in.push_back(h.msg(key + "|f"));
+  }
+  h.run(in);
+  CHECK(h.outcomes()[Outcome::imported] == 12);
+  CHECK(h.sender.batches.size() == 12);
+  CHECK(h.sender.max_in_flight_seen == 2);  // not max_in_flight 4
+  CHECK(h.pipeline->in_flight_limit() == 2);
+}
+
 TEST_CASE("an invoice the server never answers is resent with backoff, max_resends times, then retried",
           "[pipeline][unit]") {
   PipelineConfig c = Harness::small_config();

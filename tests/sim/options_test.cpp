@@ -119,4 +119,9 @@ TEST_CASE("sim_options: faults and limits merge onto the current values and roun
   CHECK(l.max_concurrent == 3);
   CHECK(l.max_requests == 6000);
   CHECK(parse_limits(to_json(l), LimitOptions{}).max_concurrent == 3);
+  CHECK(l.dop_hint == 0);
+  l = parse_limits(R"({"dop_hint":7})", l);
+  CHECK(l.dop_hint == 7);
+  CHECK(parse_limits(to_json(l), LimitOptions{}).dop_hint == 7);
+  CHECK_THROWS_AS(parse_limits(R"({"dop_hint":-1})", l), std::invalid_argument);
 }

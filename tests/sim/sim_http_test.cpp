@@ -397,6 +397,62 @@ TEST_CASE("sim_http: service protection limits answer 429 with Retry-After that 
   }
 }
 
+TEST_CASE("sim_http: limits.dop_hint sends x-ms-dop-hint on answers and on 429s") {
+  SimOptions o;
+  o.limits.enabled = true;
+  o.limits.max_requests = 1;
+  o.limits.window_seconds = 60;
+  Simulator sim(o);
+  RawClient c(sim.port());
+  auto before = c.request("POST", kSet, invoice("D", "0"));
+  CHECK(before.status == 204);
+  CHECK(before.header("x-ms-dop-hint").empty());  // 0: not sent
+  CHECK(before.header("x-ms-ratelimit-burst-remaining-xrm-requests") == "0");
+  LimitOptions l = sim.limits();
+  l.dop_hint = 6;
+  l.max_requests = 2;
+  sim.set_limits(l);  // restarts the window
+  auto ok = c.request("POST", kSet, invoice("D", "1"));
+  CHECK(ok.status == 204);
+  CHECK(ok.header("x-ms-dop-hint") == "6");
+  CHECK(ok.header("x-ms-ratelimit-burst-remaining-xrm-requests") == "1");
+  CHECK(c.request("POST", kSet, invoice("D", "2")).status == 204);
+  auto t = c.request("POST", kSet, invoice("D", "3"));
+  CHECK(t.status == 429);
+  CHECK(t.header("x-ms-dop-hint") == "6");
+  CHECK(sim.limits().dop_hint == 6);
+  SECTION("off with the limits") {
+    l.enabled = false;
+    sim.set_limits(l);
+    CHECK(c.request("POST", kSet, invoice("D", "4")).header("x-ms-dop-hint").empty());
+  }
+}
+
+TEST_CASE("sim_http: max_concurrent_requests counts the most requests at once, the refused one too") {
+  SimOptions o;
+  o.limits.enabled = true;
+  o.limits.max_concurrent = 1;
+  o.faults.request_latency_ms = 300;
+  Simulator sim(o);
+  RawClient c0(sim.port());
+  REQUIRE(c0.request("POST", kSet, invoice("M", "0")).status == 204);
+  CHECK(sim.stats().max_concurrent_requests == 1);  // one at a time
+  std::atomic<int> started{0};
+  std::thread slow([&] {
+    RawClient c(sim.port());
+    started = 1;
+    CHECK(c.request("POST", kSet, invoice("M", "1")).status == 204);
+  });
+  while (!started) std::this_thread::yield();
+  for (int i = 0; i < 200 && sim.stats().requests < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  RawClient c2(sim.port());
+  auto r = c2.request("POST", kSet, invoice("M", "2"));
+  slow.join();
+  REQUIRE(r.status == 429);
+  CHECK(sim.stats().max_concurrent_requests == 2);
+  CHECK(json::parse(c2.request("GET", "/_sim/stats", "").body).at("max_concurrent_requests").as_int64() == 2);
+}
+
 TEST_CASE("sim_http: concurrent-request limit answers 0x80072326") {
   SimOptions o;
   o.limits.enabled = true;

@@ -3,6 +3,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <stdexcept>
 #include <utility>
 
@@ -13,6 +15,39 @@ std::vector<std::string> BatchClientConfig::validate() const {
   for (auto& p : classify.validate()) problems.push_back(std::move(p));
   if (request_deadline.count() <= 0) problems.push_back("d365.request_deadline: must be positive");
   return problems;
+}
+
+namespace {
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The whole of `text` as a T, or nullopt.
+template <typename T>
+std::optional<T> parse_whole(std::optional<std::string_view> text) {
+  if (!text) return std::nullopt;
+  const auto s = trimmed(*text);
+  T v{};
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+batch::PacingSignal read_pacing(const http::Headers& headers) {
+  batch::PacingSignal s;
+  if (auto v = parse_whole<int>(http::find_header(headers, "x-ms-dop-hint")); v && *v >= 1) s.dop_hint = v;
+  s.requests_remaining =
+      parse_whole<std::uint64_t>(http::find_header(headers, "x-ms-ratelimit-burst-remaining-xrm-requests"));
+  if (auto v = parse_whole<double>(http::find_header(headers, "x-ms-ratelimit-time-remaining-xrm-requests"));
+      v && std::isfinite(*v) && *v >= 0) {
+    s.time_remaining_s = v;
+  }
+  return s;
 }
 
 odata::TransportFailure to_transport_failure(http::TransportError error) {
@@ -103,6 +138,7 @@ boost::asio::awaitable<std::vector<Answer>> BatchClient::send(std::vector<odata:
 
     auto response = co_await transport_->send(std::move(request));
     std::vector<odata::RequestResult> results;
+    batch::PacingSignal pacing;
     if (!response && response.error().code == http::TransportError::tls_verify_failed) {
       // Nothing was sent; this chunk, the rest of this call and every later call answer
       // fatal: a configuration problem is not retried through the backoff schedule.
@@ -127,6 +163,7 @@ boost::asio::awaitable<std::vector<Answer>> BatchClient::send(std::vector<odata:
         if (final) r.classification.outcome = core::AnswerClass::permanent;
       }
     } else {
+      pacing = read_pacing(response->headers);
       odata::BatchHttpResponse in;
       in.status = response->status;
       in.headers = std::move(response->headers);
@@ -136,6 +173,7 @@ boost::asio::awaitable<std::vector<Answer>> BatchClient::send(std::vector<odata:
     for (std::size_t i = 0; i < part.size(); ++i) {
       if (i < results.size()) {
         answers.push_back(to_answer(results[i]));
+        answers.back().pacing = pacing;
       } else {
         Answer a;
         a.outcome = core::AnswerClass::not_processed;

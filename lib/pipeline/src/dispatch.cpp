@@ -74,7 +74,8 @@ void Pipeline::Impl::pump() {
   if (failed || stopping) return;
   while (!closed.empty()) {
     const auto now = SteadyClock::now();
-    if (!aimd.may_send(in_flight, now)) {
+    // A batch that settles pumps again, so a pacing limit below in_flight never stalls.
+    if (!aimd.may_send(in_flight, now) || in_flight >= pacing.limit(aimd.limit(), now)) {
       if (now < aimd.paused_until() && !pause_armed) {
         pause_armed = true;
         pause_timer.expires_at(timer_time(aimd.paused_until()));

@@ -4,6 +4,8 @@
 
 #include "odata/batch_config.hpp"
 
+#include <algorithm>
+
 namespace ib::pipeline {
 
 void PipelineConfig::load(config::ConfigSource& s) {
@@ -17,6 +19,13 @@ void PipelineConfig::load(config::ConfigSource& s) {
   s.read("send.min_in_flight", aimd.min_in_flight);
   s.read("send.increase_every", aimd.increase_every);
   s.read("send.decrease_factor", aimd.decrease_factor);
+  std::int64_t members = pacing.members_sharing_user;
+  s.read("send.members_sharing_user", members);
+  pacing.members_sharing_user = static_cast<int>(std::clamp<std::int64_t>(members, -1, 1'000'000));
+  s.read("send.honour_dop_hint", pacing.honour_dop_hint);
+  s.read("send.low_requests_remaining", pacing.low_requests_remaining);
+  s.read("send.low_time_remaining", pacing.low_time_remaining_s);
+  s.read("send.pacing_signal_ttl", pacing.signal_ttl);
   // Retry-After is defaulted and capped where answers are classified (d365.classify.*).
   s.reject_removed("send.default_retry_after", "d365.classify.default_retry_after");
   s.reject_removed("send.max_retry_after", "d365.classify.max_retry_after");
@@ -32,6 +41,7 @@ std::vector<std::string> PipelineConfig::validate() const {
   // A batch goes out as one $batch: D365's limit per request bounds its size.
   std::vector<std::string> problems = batch.validate(odata::kMaxBatchRequests);
   for (auto& p : aimd.validate()) problems.push_back("send." + p);
+  for (auto& p : pacing.validate()) problems.push_back("send." + p);
   for (auto& p : backoff.validate()) problems.push_back("retry." + p);
   if (max_resends < 0) problems.push_back("retry.max_resends must be >= 0");
   if (max_throttled_resends < 0) problems.push_back("import --max-throttled must be >= 0");
@@ -56,7 +66,9 @@ void Pipeline::revoke(const std::string& topic, std::int32_t partition) {
 }
 std::size_t Pipeline::backlog() const { return impl_->backlog; }
 int Pipeline::in_flight() const { return impl_->in_flight; }
-int Pipeline::in_flight_limit() const { return impl_->aimd.limit(); }
+int Pipeline::in_flight_limit() const {
+  return impl_->pacing.limit(impl_->aimd.limit(), Impl::SteadyClock::now());
+}
 bool Pipeline::failed() const { return impl_->failed; }
 void Pipeline::changelog_owned(std::int32_t partition, bool owned) {
   if (owned) {

@@ -82,6 +82,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
   // --- dispatch (dispatch.cpp) ---
   batch::Batcher<ItemPtr> batcher;
   batch::AimdLimiter aimd;
+  batch::PacingLimiter pacing;  // D365's own bound on top of AIMD's
   std::deque<std::vector<ItemPtr>> closed;  // batches waiting for an in-flight slot
   core::SteadyTimer linger_timer;
   core::SteadyTimer pause_timer;
@@ -135,7 +136,7 @@ struct Pipeline::Impl : std::enable_shared_from_this<Impl> {
        std::optional<std::uint64_t> seed)
       : executor(ex), config(std::move(cfg)), parts(p), events(std::move(ev)),
         rng(seed.value_or(std::random_device{}())), idle_timer(ex), batcher(config.batch),
-        aimd(config.aimd), linger_timer(ex), pause_timer(ex), resend_timer(ex) {}
+        aimd(config.aimd), pacing(config.pacing), linger_timer(ex), pause_timer(ex), resend_timer(ex) {}
 };
 
 // One line for a store failure: its kind and message.

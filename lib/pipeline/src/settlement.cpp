@@ -327,6 +327,12 @@ void Pipeline::Impl::route_answers(const std::vector<ItemPtr>& batch, const std:
         break;
     }
   }
+  // Every answer of one HTTP answer carries its headers; the last chunk's are the newest.
+  batch::PacingSignal signal;
+  for (const auto& a : answers) {
+    if (a.pacing.dop_hint || a.pacing.requests_remaining || a.pacing.time_remaining_s) signal = a.pacing;
+  }
+  pacing.on_answer(signal, now);
   if (throttled) {
     aimd.on_throttle(now, retry_after);
     log::warn("throttled by D365",

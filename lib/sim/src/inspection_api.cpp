@@ -68,6 +68,7 @@ std::string stats_to_json(const SimStats& st, const std::map<int, std::uint64_t>
                  {"batch_sizes", int_map(st.batch_sizes)},
                  {"rolled_back_change_sets", st.rolled_back_change_sets},
                  {"throttled", st.throttled},
+                 {"max_concurrent_requests", st.max_concurrent_requests},
                  {"injected_errors", st.injected_errors},
                  {"injected_resets", st.injected_resets},
                  {"applied_then_failed", st.applied_then_failed},

@@ -132,6 +132,7 @@ void apply_limits(const json::object& o, LimitOptions& l, Problems& p, std::stri
     else if (k == "retry_after_seconds") read_uint(v, key, l.retry_after_seconds, p);
     else if (k == "retry_after_extension_seconds")
       read_uint(v, key, l.retry_after_extension_seconds, p);
+    else if (k == "dop_hint") read_uint(v, key, l.dop_hint, p);
     else p.add(key + ": unknown key");
   }
 }
@@ -320,7 +321,8 @@ std::string to_json(const LimitOptions& l) {
                  {"bulk_message_cost_ms", l.bulk_message_cost_ms},
                  {"bulk_record_cost_ms", l.bulk_record_cost_ms},
                  {"retry_after_seconds", l.retry_after_seconds},
-                 {"retry_after_extension_seconds", l.retry_after_extension_seconds}};
+                 {"retry_after_extension_seconds", l.retry_after_extension_seconds},
+                 {"dop_hint", l.dop_hint}};
   return json::serialize(o);
 }
 

@@ -31,6 +31,7 @@ Response ServiceLimits::throttle(std::string_view code, std::string message, dou
   auto r = error_response(429, code, message);
   const auto secs = std::max<long long>(1, static_cast<long long>(std::ceil(retry_seconds)));
   r.headers.emplace_back("Retry-After", std::to_string(secs));
+  add_dop_hint(r);
   return r;
 }
 
@@ -75,6 +76,7 @@ std::optional<Response> ServiceLimits::check(Clock::time_point now) {
 }
 
 std::optional<Response> ServiceLimits::admit(Clock::time_point now) {
+  st_.max_concurrent_requests = std::max<std::uint64_t>(st_.max_concurrent_requests, in_flight_ + 1ULL);
   if (auto r = check(now)) return r;
   ++in_flight_;
   return std::nullopt;
@@ -104,8 +106,14 @@ void ServiceLimits::charge_bulk(std::size_t records) {
                       static_cast<double>(records) * limits_.bulk_record_cost_ms);
 }
 
+void ServiceLimits::add_dop_hint(Response& r) const {
+  if (limits_.enabled && limits_.dop_hint)
+    r.headers.emplace_back("x-ms-dop-hint", std::to_string(limits_.dop_hint));
+}
+
 void ServiceLimits::add_headers(Response& r) const {
   if (!limits_.enabled) return;
+  add_dop_hint(r);
   if (limits_.max_requests)
     r.headers.emplace_back("x-ms-ratelimit-burst-remaining-xrm-requests",
                            std::to_string(limits_.max_requests > window_requests_

@@ -41,7 +41,7 @@ public:
   /// After a CreateMultiple/UpsertMultiple that processed `records` records: counts one
   /// request and bulk_message_cost_ms + records * bulk_record_cost_ms of execution time.
   void charge_bulk(std::size_t records);
-  /// The x-ms-ratelimit-* headers of a successful answer.
+  /// The x-ms-ratelimit-* headers (and x-ms-dop-hint) of a processed answer.
   void add_headers(Response& response) const;
   /// Empties the window and ends a throttle (new limits, or reset); in-flight requests stay.
   void restart();
@@ -50,6 +50,8 @@ private:
   std::optional<Response> check(Clock::time_point now);
   void record_usage(std::uint64_t requests, double exec_ms);
   void prune(Clock::time_point now);
+  // x-ms-dop-hint when configured: on processed answers and on 429s alike.
+  void add_dop_hint(Response& response) const;
   Response throttle(std::string_view code, std::string message, double retry_seconds);
   // Starts a throttle until the oldest counted request leaves the window.
   Response start_throttle(Clock::time_point now, std::string code, std::string message);

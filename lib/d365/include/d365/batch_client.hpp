@@ -75,6 +75,12 @@ private:
 /// The Answer of one read result (pure; exposed for tests).
 Answer to_answer(const odata::RequestResult& result);
 
+/// The pacing headers of one HTTP answer (pure; exposed for tests): `x-ms-dop-hint` (an
+/// integer >= 1), `x-ms-ratelimit-burst-remaining-xrm-requests` (an unsigned integer),
+/// `x-ms-ratelimit-time-remaining-xrm-requests` (seconds, a finite number >= 0, e.g.
+/// `1199.99`). A header that is absent or does not parse as that is left absent.
+batch::PacingSignal read_pacing(const http::Headers& headers);
+
 /// The odata classification of a transport failure (pure; exposed for tests).
 odata::TransportFailure to_transport_failure(http::TransportError error);
 

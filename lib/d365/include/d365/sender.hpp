@@ -1,5 +1,6 @@
 #pragma once
 
+#include "batch/pacing_limiter.hpp"
 #include "core/outcome.hpp"
 #include "odata/batch_writer.hpp"
 
@@ -34,6 +35,10 @@ struct Answer {
   /// sender stops instead of settling it: nothing is marked done, nothing goes to retry
   /// or review.
   std::string fatal;
+  /// What the HTTP answer that carried this one said about pacing (`x-ms-dop-hint`,
+  /// `x-ms-ratelimit-*`); all absent when no HTTP answer came or it had none of them.
+  /// Senders that do not read headers leave it empty.
+  batch::PacingSignal pacing;
 };
 
 /// Sends invoices to D365 and answers each one: the seam between the pipeline and D365.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "batch/aimd_limiter.hpp"
+#include "batch/pacing_limiter.hpp"
 #include "batch/batcher.hpp"
 #include "config/config_source.hpp"
 #include "core/clock.hpp"
@@ -35,6 +36,10 @@ namespace ib::pipeline {
 struct PipelineConfig {
   batch::BatcherConfig batch;
   batch::AimdConfig aimd;
+  /// The bound D365's answers put on top of AIMD (`x-ms-dop-hint` / members sharing the
+  /// application user, the `x-ms-ratelimit-*` budget); docs/runbook.md "Several members
+  /// share one application user".
+  batch::PacingConfig pacing;
   /// Due times of the retry topic (1 s, 2 s, 4 s with jitter by default). A transient
   /// failure is retried through the retry topic `max_attempts - 1` times (3 by default),
   /// then goes to manual review.

@@ -58,6 +58,9 @@ struct LimitOptions {
   std::uint32_t retry_after_seconds = 1;
   /// Extra seconds added to the throttle each time a throttled client sends again.
   std::uint32_t retry_after_extension_seconds = 1;
+  /// `x-ms-dop-hint` on every answer of a data request (Dataverse: the recommended degree
+  /// of parallelism for the environment, per user); 0 = not sent.
+  std::uint32_t dop_hint = 0;
 };
 
 /// Injected faults. Probabilities are 0..1, drawn from one seeded generator (deterministic

@@ -27,6 +27,9 @@ struct SimStats {
   std::map<std::size_t, std::uint64_t> batch_sizes;  ///< operations per batch -> batches
   std::uint64_t rolled_back_change_sets = 0;
   std::uint64_t throttled = 0;                   ///< 429 answers
+  /// The most data requests in progress at once, counting the one arriving (so a request
+  /// refused for max_concurrent shows as max_concurrent + 1). Counted also with limits off.
+  std::uint64_t max_concurrent_requests = 0;
   std::uint64_t injected_errors = 0;             ///< fault statuses (request and operation)
   std::uint64_t injected_resets = 0;
   std::uint64_t applied_then_failed = 0;
