@@ -325,3 +325,127 @@ TEST_CASE("d365: an invalid config is refused at construction with every problem
   CHECK_THROWS_WITH(d365::BatchClient(std::make_shared<ScriptedTransport>(), c),
                     Catch::Contains("request_deadline") && Catch::Contains("service_url"));
 }
+
+namespace {
+
+// F&O vendor invoices: a header (VendorInvoiceHeaders) with `lines` VendorInvoiceLines each.
+std::vector<odata::EntityWrite> fno_invoices(int n, int lines) {
+  std::vector<odata::EntityWrite> out;
+  for (int i = 0; i < n; ++i) {
+    const auto ref = "HR-" + std::to_string(i);
+    odata::EntityWrite w{"VendorInvoiceHeaders", {{"dataAreaId", "usmf"}, {"HeaderReference", ref}},
+                         R"({"dataAreaId":"usmf","HeaderReference":")" + ref +
+                             R"(","InvoiceAccount":"V1","InvoiceNumber":"INV-)" + std::to_string(i) + R"("})"};
+    for (int k = 1; k <= lines; ++k)
+      w.lines.push_back({"VendorInvoiceLines", {{"HeaderReference", ref}, {"InvoiceLineNumber", std::to_string(k)}},
+                         R"({"dataAreaId":"usmf","HeaderReference":")" + ref + R"(","InvoiceLineNumber":)" +
+                             std::to_string(k) + "}"});
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+std::string id_part(const std::string& boundary, const std::string& id, const std::string& status_line,
+                    const std::string& body) {
+  return "--" + boundary + "\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: " +
+         id + "\r\n\r\n" + status_line + "\r\nContent-Type: application/json\r\n\r\n" + body + "\r\n";
+}
+
+const std::string kOuter = "batchresponse_c1bd45c1-dd81-470f-ac1c-b5d1b2e4b8f1";
+
+}  // namespace
+
+TEST_CASE("d365: F&O invoices with lines: one change set each, one answer each, the failed line named") {
+  auto t = std::make_shared<ScriptedTransport>();
+  // Invoice 1 lands whole (its change set answers every request); invoice 2 is a duplicate
+  // header; invoice 3 fails on line 2 (400); invoice 4 on line 1 (503). A failed change set
+  // answers with one response (OData 4.0 §11.7.4), naming the request that failed.
+  const std::string cs = "changesetresponse_0a1b";
+  std::string body = "--" + kOuter + "\r\nContent-Type: multipart/mixed; boundary=" + cs + "\r\n\r\n" +
+                     id_part(cs, "1", "HTTP/1.1 201 Created", R"({"HeaderReference":"HR-0"})") +
+                     id_part(cs, "1-1", "HTTP/1.1 201 Created", "{}") +
+                     id_part(cs, "1-2", "HTTP/1.1 201 Created", "{}") + "--" + cs + "--\r\n";
+  body += id_part(kOuter, "2", "HTTP/1.1 409 Conflict",
+                  R"({"error":{"code":"DuplicateRecord","message":"Invoice INV-1 exists."}})");
+  body += id_part(kOuter, "3-2", "HTTP/1.1 400 Bad Request",
+                  R"({"error":{"code":"","message":"Write validation failed for table 'VendInvoiceInfoLine'."}})");
+  body += id_part(kOuter, "4-1", "HTTP/1.1 503 Service Unavailable",
+                  R"({"error":{"code":"","message":"busy"}})");
+  body += "--" + kOuter + "--\r\n";
+  t->script.push_back(response(200, "multipart/mixed; boundary=" + kOuter, body));
+  auto c = config();
+  c.odata.service_url = "https://env.operations.dynamics.com/data";
+  d365::BatchClient client(t, c);
+  auto answers = testing::run_coro([&](asio::io_context&) { return client.send(fno_invoices(4, 2)); });
+  REQUIRE(answers.size() == 4);
+  CHECK(answers[0].outcome == AnswerClass::created);
+  CHECK(answers[0].error.empty());
+  CHECK(answers[1].outcome == AnswerClass::duplicate);
+  CHECK(answers[1].status == 409);
+  CHECK(answers[2].outcome == AnswerClass::permanent);
+  CHECK(answers[2].status == 400);
+  CHECK(answers[2].error == "line 2: 400: Write validation failed for table 'VendInvoiceInfoLine'.");
+  CHECK(answers[3].outcome == AnswerClass::transient);
+  CHECK(answers[3].error == "line 1: 503: busy");
+  CHECK(client.stats().requests_written == 12);
+  REQUIRE(t->sent.size() == 1);
+  CHECK(t->sent[0].target == "/data/$batch");
+  // Four change sets, one per invoice, in a non-atomic batch.
+  const auto& sent = t->sent[0].body;
+  std::size_t change_sets = 0;
+  for (auto at = sent.find("Content-Type: multipart/mixed"); at != std::string::npos;
+       at = sent.find("Content-Type: multipart/mixed", at + 1))
+    ++change_sets;
+  CHECK(change_sets == 4);
+  CHECK(sent.find("Content-ID: 3-2\r\n\r\nPOST /data/VendorInvoiceLines HTTP/1.1") != std::string::npos);
+}
+
+TEST_CASE("d365: a duplicate answer on a line is no duplicate invoice; a line unanswered is unknown") {
+  auto t = std::make_shared<ScriptedTransport>();
+  const std::string cs = "changesetresponse_0a1c";
+  std::string body = id_part(kOuter, "1-1", "HTTP/1.1 409 Conflict", R"({"error":{"code":"","message":"dup line"}})");
+  body += "--" + kOuter + "\r\nContent-Type: multipart/mixed; boundary=" + cs + "\r\n\r\n" +
+          id_part(cs, "2", "HTTP/1.1 201 Created", "{}") + "--" + cs + "--\r\n";
+  body += "--" + kOuter + "--\r\n";
+  t->script.push_back(response(200, "multipart/mixed; boundary=" + kOuter, body));
+  d365::BatchClient client(t, config());
+  auto answers = testing::run_coro([&](asio::io_context&) { return client.send(fno_invoices(2, 1)); });
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0].outcome == AnswerClass::permanent);
+  CHECK(answers[0].error == "line 1: 409: dup line");
+  CHECK(answers[1].outcome == AnswerClass::transient);
+  CHECK(answers[1].error == "line 1: no response part: outcome unknown");
+}
+
+TEST_CASE("d365: JSON batch: an atomicityGroup per invoice; the 424s of the rolled-back members do not hide the cause") {
+  auto t = std::make_shared<ScriptedTransport>();
+  t->script.push_back(response(
+      200, "application/json",
+      R"({"responses":[)"
+      R"({"id":"1","atomicityGroup":"cs1","status":424,"body":{"error":{"code":"","message":"failed dependency"}}},)"
+      R"({"id":"1-1","atomicityGroup":"cs1","status":400,"body":{"error":{"code":"","message":"bad line"}}},)"
+      R"({"id":"2","atomicityGroup":"cs2","status":201,"body":{}},)"
+      R"({"id":"2-1","atomicityGroup":"cs2","status":201,"body":{}}]})"));
+  d365::BatchClient client(t, config(odata::BatchFormat::json));
+  auto answers = testing::run_coro([&](asio::io_context&) { return client.send(fno_invoices(2, 1)); });
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0].outcome == AnswerClass::permanent);
+  CHECK(answers[0].error == "line 1: 400: bad line");
+  CHECK(answers[1].outcome == AnswerClass::created);
+  REQUIRE(t->sent.size() == 1);
+  CHECK(t->sent[0].body.find(R"({"id":"1-1","atomicityGroup":"cs1","method":"POST")") != std::string::npos);
+  CHECK(t->sent[0].body.find(R"({"id":"2","atomicityGroup":"cs2")") != std::string::npos);
+}
+
+TEST_CASE("d365: invoices with lines are never split across batches; max_requests counts lines") {
+  auto t = std::make_shared<ScriptedTransport>();
+  for (int i = 0; i < 2; ++i) t->script.push_back(response(503, "", ""));
+  auto c = config();
+  c.odata.max_requests = 7;  // 3 invoices of 3 operations: 2 + 1
+  d365::BatchClient client(t, c);
+  auto answers = testing::run_coro([&](asio::io_context&) { return client.send(fno_invoices(3, 2)); });
+  REQUIRE(answers.size() == 3);
+  for (const auto& a : answers) CHECK(a.outcome == AnswerClass::transient);
+  CHECK(t->sent.size() == 2);
+  CHECK(client.stats().requests_written == 9);
+}

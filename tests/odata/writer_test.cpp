@@ -237,3 +237,72 @@ TEST_CASE("odata url helpers") {
   CHECK(!parse_key_predicate("K=noquote"));
   CHECK(!parse_key_predicate("K='%zz'"));
 }
+
+namespace {
+
+EntityWrite fno_header(std::string ref, std::size_t lines) {
+  EntityWrite w{"VendorInvoiceHeaders", {{"dataAreaId", "usmf"}, {"HeaderReference", ref}},
+                R"({"HeaderReference":")" + ref + R"("})"};
+  for (std::size_t k = 1; k <= lines; ++k)
+    w.lines.push_back({"VendorInvoiceLines", {{"HeaderReference", ref}, {"InvoiceLineNumber", std::to_string(k)}},
+                       R"({"InvoiceLineNumber":)" + std::to_string(k) + "}"});
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("writer: an invoice with lines is a change set of its own inside a non-atomic batch") {
+  auto c = config();
+  c.service_url = "https://env.operations.dynamics.com/data";
+  auto b = encode_batch({fno_header("HR-1", 2), invoice("PLAIN")}, c, "b1");
+  REQUIRE(b.has_value());
+  CHECK(b->content_ids == std::vector<std::string>{"1", "2"});
+  CHECK(b->line_ids == std::vector<std::vector<std::string>>{{"1-1", "1-2"}, {}});
+  CHECK(b->body ==
+        "--batch_b1\r\nContent-Type: multipart/mixed; boundary=changeset_b1_1\r\n\r\n"
+        "--changeset_b1_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: 1\r\n\r\n"
+        "POST /data/VendorInvoiceHeaders HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"HeaderReference\":\"HR-1\"}\r\n"
+        "--changeset_b1_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: 1-1\r\n\r\n"
+        "POST /data/VendorInvoiceLines HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"InvoiceLineNumber\":1}\r\n"
+        "--changeset_b1_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: 1-2\r\n\r\n"
+        "POST /data/VendorInvoiceLines HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"InvoiceLineNumber\":2}\r\n"
+        "--changeset_b1_1--\r\n"
+        "--batch_b1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: 2\r\n\r\n"
+        "POST /data/VendorInvoices HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"Amount\":100.5}\r\n"
+        "--batch_b1--\r\n");
+  CHECK(header(*b, "Prefer") == "odata.continue-on-error");
+  // The reader sees the three requests of the change set as in one.
+  const auto parsed = parse_batch_response(b->content_type, b->body);
+  CHECK(parsed.error.empty());
+  REQUIRE(parsed.parts.size() == 4);
+  CHECK(parsed.parts[2].in_change_set);
+  CHECK_FALSE(parsed.parts[3].in_change_set);
+
+  // Lines count against max_requests; keyed operations need keys on lines too; no lines of lines.
+  c.max_requests = 3;
+  CHECK(encode_batch({fno_header("HR-1", 2), invoice("X")}, c).error().message.find("4 requests exceed") == 0);
+  c.max_requests = 1000;
+  c.operation = Operation::upsert;
+  auto keyless = fno_header("HR-1", 1);
+  keyless.lines[0].key.clear();
+  CHECK(encode_batch({keyless}, c).error().message == "request 0 line 1: operation upsert needs an alternate key");
+  auto nested = fno_header("HR-1", 1);
+  nested.lines[0].lines.push_back(nested.lines[0]);
+  CHECK(encode_batch({nested}, c).error().message == "request 0 line 1: a line cannot have lines");
+}
+
+TEST_CASE("writer: JSON batch: one atomicityGroup per invoice with lines") {
+  auto c = config();
+  c.format = BatchFormat::json;
+  auto b = encode_batch({invoice("PLAIN"), fno_header("HR-1", 1)}, c);
+  REQUIRE(b.has_value());
+  auto v = boost::json::parse(b->body);
+  const auto& reqs = v.at("requests").as_array();
+  REQUIRE(reqs.size() == 3);
+  CHECK(reqs[0].as_object().if_contains("atomicityGroup") == nullptr);
+  CHECK(reqs[1].at("id").as_string() == "2");
+  CHECK(reqs[1].at("atomicityGroup").as_string() == "cs2");
+  CHECK(reqs[2].at("id").as_string() == "2-1");
+  CHECK(reqs[2].at("atomicityGroup").as_string() == "cs2");
+  CHECK(reqs[2].at("url").as_string() == "/api/data/v9.2/VendorInvoiceLines");
+}

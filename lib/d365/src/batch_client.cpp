@@ -111,9 +111,14 @@ boost::asio::awaitable<std::vector<Answer>> BatchClient::send(std::vector<odata:
   }
   std::vector<Answer> answers;
   answers.reserve(writes.size());
-  const std::size_t chunk = std::max<std::size_t>(1, config_.odata.max_requests);
-  for (std::size_t begin = 0; begin < writes.size(); begin += chunk) {
-    const std::size_t end = std::min(writes.size(), begin + chunk);
+  // Chunks of at most max_requests operations (a write with lines counts 1 + its lines,
+  // and never splits: its change set is all or nothing).
+  const std::size_t limit = std::max<std::size_t>(1, config_.odata.max_requests);
+  for (std::size_t begin = 0, end = 0; begin < writes.size(); begin = end) {
+    std::size_t operations = odata::operation_count(writes[begin]);
+    end = begin + 1;
+    while (end < writes.size() && operations + odata::operation_count(writes[end]) <= limit)
+      operations += odata::operation_count(writes[end++]);
     std::vector<odata::EntityWrite> part(std::make_move_iterator(writes.begin() + begin),
                                          std::make_move_iterator(writes.begin() + end));
     auto encoded = odata::encode_batch(part, config_.odata);
@@ -134,7 +139,7 @@ boost::asio::awaitable<std::vector<Answer>> BatchClient::send(std::vector<odata:
     request.deadline = config_.request_deadline;
     request.idempotent = false;
     ++stats_.batches_sent;
-    stats_.requests_written += part.size();
+    stats_.requests_written += operations;
 
     auto response = co_await transport_->send(std::move(request));
     std::vector<odata::RequestResult> results;

@@ -14,6 +14,64 @@ std::string describe(const ResponsePart& p) {
   return e;
 }
 
+ClassifyInput input_of(const ResponsePart& p, const BatchHttpResponse& response) {
+  ClassifyInput in;
+  in.status = p.status;
+  in.error_code = p.error_code;
+  in.retry_after = p.retry_after;
+  if (!in.retry_after) {
+    if (auto ra = find_header(response.headers, "Retry-After")) in.retry_after = parse_retry_after(*ra);
+  }
+  return in;
+}
+
+/// The one result of a request sent with lines (its own change set): see read_batch_response.
+void fold_change_set(RequestResult& r, const std::vector<const ResponsePart*>& lines,
+                     const BatchHttpResponse& response, const ClassifyConfig& config) {
+  // Candidates in request order: the header (line 0), then each line.
+  const ResponsePart* chosen = nullptr;
+  std::size_t chosen_line = 0;
+  auto consider = [&](const ResponsePart* p, std::size_t line) {
+    if (!p || is_2xx(p->status)) return;
+    if (!chosen || (chosen->status == 424 && p->status != 424)) {
+      chosen = p;
+      chosen_line = line;
+    }
+  };
+  if (r.has_part) consider(&r.part, 0);
+  for (std::size_t k = 0; k < lines.size(); ++k) consider(lines[k], k + 1);
+  if (chosen) {
+    const ResponsePart failed = *chosen;
+    auto c = classify(input_of(failed, response), config);
+    if (chosen_line > 0 && c.outcome == core::AnswerClass::duplicate) c = {core::AnswerClass::permanent, std::nullopt};
+    if (c.outcome == core::AnswerClass::created) c = {core::AnswerClass::transient, std::nullopt};
+    r.has_part = true;
+    r.part = failed;
+    r.classification = c;
+    r.failed_line = chosen_line;
+    r.error = (chosen_line > 0 ? "line " + std::to_string(chosen_line) + ": " : std::string()) + describe(failed);
+    return;
+  }
+  if (!r.has_part) {
+    bool any = false;
+    for (const auto* p : lines) any = any || p;
+    r.classification = any ? Classification{core::AnswerClass::transient, std::nullopt}
+                           : Classification{core::AnswerClass::not_processed, std::nullopt};
+    r.error = any ? "change set answered for its lines but not for the request: outcome unknown"
+                  : "not processed: no response part";
+    return;
+  }
+  for (std::size_t k = 0; k < lines.size(); ++k) {
+    if (!lines[k]) {
+      r.classification = {core::AnswerClass::transient, std::nullopt};
+      r.failed_line = k + 1;
+      r.error = "line " + std::to_string(k + 1) + ": no response part: outcome unknown";
+      return;
+    }
+  }
+  r.classification = classify(input_of(r.part, response), config);
+}
+
 }  // namespace
 
 std::vector<RequestResult> classify_whole_batch(const std::vector<std::string>& content_ids,
@@ -98,6 +156,13 @@ std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const B
     out[i].content_id = sent.content_ids[i];
     index_of.emplace(sent.content_ids[i], i);
   }
+  // Lines: (request, line) of each line id; their answers by request.
+  std::unordered_map<std::string, std::pair<std::size_t, std::size_t>> line_of;
+  std::vector<std::vector<const ResponsePart*>> line_parts(n);
+  for (std::size_t i = 0; i < n && i < sent.line_ids.size(); ++i) {
+    line_parts[i].assign(sent.line_ids[i].size(), nullptr);
+    for (std::size_t k = 0; k < sent.line_ids[i].size(); ++k) line_of.emplace(sent.line_ids[i][k], std::pair{i, k});
+  }
   // An answer is credited only to the request it names. Position matching is kept only for
   // a body that carries no ids at all (Dataverse outside change sets), and only when the
   // part count equals the request count, or when fewer parts show the stop-at-first-error
@@ -114,6 +179,11 @@ std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const B
       continue;
     }
     ids_outside = ids_outside || !part.in_change_set;
+    if (auto l = line_of.find(part.content_id); l != line_of.end()) {
+      auto& slot = line_parts[l->second.first][l->second.second];
+      if (!slot) slot = &part;
+      continue;
+    }
     auto it = index_of.find(part.content_id);
     if (it == index_of.end() || taken[it->second]) continue;  // unknown or repeated id: ignored
     taken[it->second] = true;
@@ -121,9 +191,16 @@ std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const B
     out[it->second].has_part = true;
     out[it->second].part = part;
   }
+  // A request whose change set answered for a line only (the failed change set's single
+  // response naming the line) is not open for position matching.
+  auto any_line_part = [&](std::size_t i) {
+    for (const auto* p : line_parts[i])
+      if (p) return true;
+    return false;
+  };
   std::vector<std::size_t> open;
   for (std::size_t i = 0; i < n; ++i)
-    if (!taken[i]) open.push_back(i);
+    if (!taken[i] && !any_line_part(i)) open.push_back(i);
   if (!ids_outside && !idless.empty()) {
     const std::size_t m = idless.size();
     const bool stopped_at_failure =
@@ -149,6 +226,19 @@ std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const B
   }
 
   for (auto& r : out) {
+    const bool has_lines = r.index < sent.line_ids.size() && !sent.line_ids[r.index].empty();
+    if (has_lines) {
+      RequestResult folded = r;
+      fold_change_set(folded, line_parts[r.index], response, config);
+      // Atomic batch: the invoice's own failure (header by id, or a line) names it; else
+      // it was rolled back with the rest (below).
+      const bool own_failure = folded.has_part && !is_2xx(folded.part.status) &&
+                               (folded.failed_line > 0 || by_id[r.index]);
+      if (!failure || own_failure) {
+        r = std::move(folded);
+        continue;
+      }
+    }
     if (failure && !(r.has_part && by_id[r.index] && !is_2xx(r.part.status))) {
       r.classification = Classification{core::AnswerClass::transient, std::nullopt};
       r.error = "rolled back: change set failed with " + describe(*failure);

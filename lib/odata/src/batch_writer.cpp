@@ -87,11 +87,51 @@ Result<std::string> request_url(const EntityWrite& request, const BatchConfig& c
   return Result<std::string>(boost::system::in_place_value, std::move(out));
 }
 
+namespace {
+
+struct Op {
+  std::string id;
+  std::string url;
+  const std::string* body = nullptr;
+};
+
+void write_part(std::string& out, const std::string& boundary, const Op& op, std::string_view method,
+                bool if_none_match) {
+  out += "--" + boundary + std::string(kCrlf);
+  out += "Content-Type: application/http\r\n";
+  out += "Content-Transfer-Encoding: binary\r\n";
+  out += "Content-ID: " + op.id + std::string(kCrlf);
+  out += kCrlf;
+  out += std::string(method) + " " + op.url + " HTTP/1.1\r\n";
+  out += "Content-Type: application/json\r\n";
+  if (if_none_match) out += "If-None-Match: *\r\n";
+  out += kCrlf;
+  out += *op.body;
+  out += kCrlf;
+}
+
+void write_json_request(std::string& out, const Op& op, std::string_view group, std::string_view method,
+                        bool if_none_match) {
+  if (out.back() != '[') out += ',';
+  out += "{\"id\":" + json_string(op.id);
+  if (!group.empty()) out += ",\"atomicityGroup\":" + json_string(group);
+  out += ",\"method\":\"" + std::string(method) + "\",\"url\":" + json_string(op.url);
+  out += ",\"headers\":{\"content-type\":\"application/json\"";
+  if (if_none_match) out += ",\"if-none-match\":\"*\"";
+  out += "},\"body\":";
+  out += *op.body;
+  out += '}';
+}
+
+}  // namespace
+
 Result<EncodedBatch> encode_batch(const std::vector<EntityWrite>& requests, const BatchConfig& config,
                                   std::string_view batch_id) {
   if (requests.empty()) return Error{"a batch needs at least one request"};
-  if (requests.size() > config.max_requests)
-    return Error{std::to_string(requests.size()) + " requests exceed odata.max_requests = " +
+  std::size_t operations = 0;
+  for (const auto& r : requests) operations += operation_count(r);
+  if (operations > config.max_requests)
+    return Error{std::to_string(operations) + " requests exceed odata.max_requests = " +
                  std::to_string(config.max_requests)};
   auto service = split_service_url(config.service_url);
   if (!service) return service.error();
@@ -101,16 +141,30 @@ Result<EncodedBatch> encode_batch(const std::vector<EntityWrite>& requests, cons
   b.atomic = config.atomic;
   b.url = service->origin + service->path + "/$batch";
   b.target = service->path + "/$batch";
-  std::vector<std::string> urls;
-  urls.reserve(requests.size());
+  // ops[i]: request i, then its lines.
+  std::vector<std::vector<Op>> ops(requests.size());
+  bool any_lines = false;
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    if (!is_json_object(requests[i].body))
-      return Error{"request " + std::to_string(i) + ": body is not a JSON object"};
-    auto u = request_url(requests[i], config);
+    const auto& r = requests[i];
+    if (!is_json_object(r.body)) return Error{"request " + std::to_string(i) + ": body is not a JSON object"};
+    auto u = request_url(r, config);
     if (!u) return Error{"request " + std::to_string(i) + ": " + u.error().message};
-    urls.push_back(std::move(*u));
     b.content_ids.push_back(std::to_string(i + 1));
+    ops[i].push_back(Op{b.content_ids.back(), std::move(*u), &r.body});
+    b.line_ids.emplace_back();
+    for (std::size_t k = 0; k < r.lines.size(); ++k) {
+      const auto& line = r.lines[k];
+      const std::string where = "request " + std::to_string(i) + " line " + std::to_string(k + 1);
+      if (!line.lines.empty()) return Error{where + ": a line cannot have lines"};
+      if (!is_json_object(line.body)) return Error{where + ": body is not a JSON object"};
+      auto lu = request_url(line, config);
+      if (!lu) return Error{where + ": " + lu.error().message};
+      b.line_ids.back().push_back(b.content_ids.back() + "-" + std::to_string(k + 1));
+      ops[i].push_back(Op{b.line_ids.back().back(), std::move(*lu), &line.body});
+      any_lines = true;
+    }
   }
+  if (!any_lines) b.line_ids.clear();
   const std::string_view method = method_of(config.operation);
   const bool if_none_match = config.operation == Operation::create_if_absent;
 
@@ -118,15 +172,9 @@ Result<EncodedBatch> encode_batch(const std::vector<EntityWrite>& requests, cons
     std::string& out = b.body;
     out = "{\"requests\":[";
     for (std::size_t i = 0; i < requests.size(); ++i) {
-      if (i) out += ',';
-      out += "{\"id\":" + json_string(b.content_ids[i]);
-      if (config.atomic) out += ",\"atomicityGroup\":\"g1\"";
-      out += ",\"method\":\"" + std::string(method) + "\",\"url\":" + json_string(urls[i]);
-      out += ",\"headers\":{\"content-type\":\"application/json\"";
-      if (if_none_match) out += ",\"if-none-match\":\"*\"";
-      out += "},\"body\":";
-      out += requests[i].body;
-      out += '}';
+      // One atomicityGroup for everything (atomic), else one per request with lines.
+      const std::string group = config.atomic ? "g1" : ops[i].size() > 1 ? "cs" + b.content_ids[i] : "";
+      for (const auto& op : ops[i]) write_json_request(out, op, group, method, if_none_match);
     }
     out += "]}";
     b.content_type = "application/json";
@@ -140,9 +188,11 @@ Result<EncodedBatch> encode_batch(const std::vector<EntityWrite>& requests, cons
     std::string changeset = "changeset_" + (batch_id.empty() ? random_uuid() : std::string(batch_id));
     for (int tries = 0;; ++tries) {
       bool clash = false;
-      for (const auto& r : requests) {
-        if (r.body.find("batch_" + id) != std::string::npos || r.body.find(changeset) != std::string::npos)
-          clash = true;
+      for (const auto& request_ops : ops) {
+        for (const auto& op : request_ops) {
+          if (op.body->find("batch_" + id) != std::string::npos || op.body->find(changeset) != std::string::npos)
+            clash = true;
+        }
       }
       if (!clash) break;
       if (!batch_id.empty() || tries > 8) return Error{"boundary occurs in a request body"};
@@ -150,25 +200,26 @@ Result<EncodedBatch> encode_batch(const std::vector<EntityWrite>& requests, cons
       changeset = "changeset_" + random_uuid();
     }
     b.boundary = "batch_" + id;
-    const std::string& part_boundary = config.atomic ? changeset : b.boundary;
     std::string& out = b.body;
-    if (config.atomic) {
+    auto open_changeset = [&](const std::string& cs) {
       out += "--" + b.boundary + std::string(kCrlf);
-      out += "Content-Type: multipart/mixed; boundary=" + boundary_param(changeset) + std::string(kCrlf);
+      out += "Content-Type: multipart/mixed; boundary=" + boundary_param(cs) + std::string(kCrlf);
       out += kCrlf;
-    }
+    };
+    if (config.atomic) open_changeset(changeset);
     for (std::size_t i = 0; i < requests.size(); ++i) {
-      out += "--" + part_boundary + std::string(kCrlf);
-      out += "Content-Type: application/http\r\n";
-      out += "Content-Transfer-Encoding: binary\r\n";
-      out += "Content-ID: " + b.content_ids[i] + std::string(kCrlf);
-      out += kCrlf;
-      out += std::string(method) + " " + urls[i] + " HTTP/1.1\r\n";
-      out += "Content-Type: application/json\r\n";
-      if (if_none_match) out += "If-None-Match: *\r\n";
-      out += kCrlf;
-      out += requests[i].body;
-      out += kCrlf;
+      if (config.atomic) {
+        for (const auto& op : ops[i]) write_part(out, changeset, op, method, if_none_match);
+      } else if (ops[i].size() > 1) {
+        // An invoice with lines: its own change set, so it lands whole or not at all while
+        // the other invoices of the batch stay independent of it.
+        const std::string cs = changeset + "_" + b.content_ids[i];
+        open_changeset(cs);
+        for (const auto& op : ops[i]) write_part(out, cs, op, method, if_none_match);
+        out += "--" + cs + "--" + std::string(kCrlf);
+      } else {
+        write_part(out, b.boundary, ops[i].front(), method, if_none_match);
+      }
     }
     if (config.atomic) out += "--" + changeset + "--" + std::string(kCrlf);
     out += "--" + b.boundary + "--" + std::string(kCrlf);

@@ -34,14 +34,18 @@ struct BatchClientConfig {
 /// Counters of one client (for `import`'s summary and tests).
 struct BatchClientStats {
   std::uint64_t batches_sent = 0;     ///< `$batch` HTTP requests attempted
-  std::uint64_t requests_written = 0; ///< operations inside them
+  std::uint64_t requests_written = 0; ///< operations inside them (lines included)
   std::uint64_t transport_failures = 0;
   std::uint64_t refused_after_fatal = 0;  ///< send() calls answered from the latched fatal failure
 };
 
 /// Sends one batch of entity writes as one `$batch` POST through `transport` (whose base
 /// URL is the service's origin, `https://org.crm.dynamics.com`: the request target is the
-/// batch's absolute path) and returns one Answer per write, in order.
+/// batch's absolute path) and returns one Answer per write, in order. A write with lines
+/// (F&O: a VendorInvoiceHeaders record and its VendorInvoiceLines) is one change set and
+/// one Answer: created when all of it was, else the failure (`line 2: 400 ...` when a line
+/// failed; odata::read_batch_response). Batches hold at most max_requests operations
+/// (lines count); a write with more operations than that is answered permanent.
 ///
 /// Never throws for remote failures: a transport failure (timeout, reset: the outcome of a
 /// POST is unknown) answers every write transient; an outer 4xx/5xx with a multipart body

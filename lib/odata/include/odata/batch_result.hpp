@@ -25,8 +25,11 @@ struct RequestResult {
   ResponsePart part;          ///< the matched part (or, for a whole-batch failure, the batch's answer)
   Classification classification;
   /// One line for logs and the review/retry headers: `412 0x80040237: A record with ...`,
-  /// `not processed: no response part`, `batch 503`, `timeout`.
+  /// `not processed: no response part`, `batch 503`, `timeout`; for a request with lines
+  /// whose change set failed on a line: `line 2: 400 code: message`.
   std::string error;
+  /// 1-based number of the line whose answer decided this result (0: the request itself).
+  std::size_t failed_line = 0;
 };
 
 /// Matches the response to the requests of `sent` and classifies each:
@@ -40,7 +43,15 @@ struct RequestResult {
 ///   transient); a 2xx without a readable batch body is transient (outcome unknown), a
 ///   readable batch body without parts is not_processed;
 /// - atomic batches: when some part failed, every request without its own (id-matched)
-///   failure was rolled back: transient.
+///   failure was rolled back: transient;
+/// - a request with lines (its own change set) has one result: created when it and every
+///   line answered 2xx; else the first failure among its answers, preferring any status
+///   other than 424 (Failed Dependency: rolled back because of another): the request's
+///   own failure classifies as usual (a duplicate header is duplicate); a line's failure
+///   names the line (`line 2: ...`, failed_line = 2) and a duplicate answer on a line is
+///   permanent (the invoice's key decides duplicates, not a line's); a failed change set
+///   answered with one part (OData 4.0) without a Content-ID is matched by position like
+///   any id-less part; a 2xx header with a line left unanswered is transient (unknown).
 /// Pure; any thread.
 std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const BatchHttpResponse& response,
                                                const ClassifyConfig& config);

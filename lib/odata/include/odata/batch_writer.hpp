@@ -17,7 +17,16 @@ struct EntityWrite {
   KeyValues key;
   /// The record as a JSON object (embedded as is: it must be valid JSON).
   std::string body;
+  /// Dependent records written with this one (F&O: the VendorInvoiceLines of a
+  /// VendorInvoiceHeaders record). A write with lines goes out as its own change set
+  /// (multipart) / atomicityGroup (JSON): the header first, then its lines in order, all or
+  /// nothing; it still has exactly one answer (read_batch_response folds the change set).
+  /// Lines of lines are not written (an error).
+  std::vector<EntityWrite> lines = {};
 };
+
+/// Number of operations `write` puts in a batch: 1 + its lines.
+inline std::size_t operation_count(const EntityWrite& write) { return 1 + write.lines.size(); }
 
 /// A `$batch` request ready for the transport: POST `url` (or `target` on a connection to
 /// the service's host) with `headers` and `body`.
@@ -32,11 +41,16 @@ struct EncodedBatch {
   bool atomic = false;
   /// Content-ID (multipart) / id (JSON) of each request, in request order: "1", "2", ...
   std::vector<std::string> content_ids;
+  /// Per request, the Content-IDs / ids of its lines ("<request id>-1", "<request id>-2", ...);
+  /// empty when no request has lines (missing or empty entry = none).
+  std::vector<std::vector<std::string>> line_ids;
 };
 
-/// Writes one `$batch` request of `requests` (at least one, at most config.max_requests)
-/// per `config` (which must be valid). `batch_id` names the boundary (`batch_<batch_id>`);
-/// empty = a random UUID. Errors: no requests, too many, a PATCH operation without a key,
+/// Writes one `$batch` request of `requests` (at least one, with at most config.max_requests
+/// operations, lines included) per `config` (which must be valid). A request with lines is
+/// a change set of its own (multipart: a nested multipart/mixed part; JSON: atomicityGroup
+/// `cs<id>`); with config.atomic everything, lines included, is one change set. `batch_id` names the boundary (`batch_<batch_id>`);
+/// empty = a random UUID. Errors: no requests, too many, a PATCH operation without a key (lines too), lines with lines,
 /// a body that is not a JSON object, a bad service_url. Pure apart from the random id.
 Result<EncodedBatch> encode_batch(const std::vector<EntityWrite>& requests, const BatchConfig& config,
                                   std::string_view batch_id = {});
