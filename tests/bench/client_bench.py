@@ -78,7 +78,11 @@ class Sim:
 
 
 def ib_config(path, base, operation=None, batch=100):
-    odata = "{operation: %s}" % operation if operation else "{}"
+    # Bulk messages need the table's logical name (d365.odata.entity_type).
+    if operation in ("create_multiple", "upsert_multiple"):
+        odata = "{operation: %s, entity_type: vendorinvoice}" % operation
+    else:
+        odata = "{operation: %s}" % operation if operation else "{}"
     with open(path, "w") as f:
         f.write("log: {level: warn, format: text}\nbatch: {max_items: %d}\nsend: {max_in_flight: 4}\n"
                 "d365: {base_url: \"%s\", odata: %s, mapping: {lines_format: omit}}\n" % (batch, base, odata))

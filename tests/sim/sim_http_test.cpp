@@ -426,6 +426,15 @@ TEST_CASE("sim_http: limits.dop_hint sends x-ms-dop-hint on answers and on 429s"
     sim.set_limits(l);
     CHECK(c.request("POST", kSet, invoice("D", "4")).header("x-ms-dop-hint").empty());
   }
+  SECTION("no execution-time budget: no time-remaining header (a 0 would read as none left)") {
+    l.max_requests = 0;
+    l.max_execution_ms = 0;
+    sim.set_limits(l);
+    auto r = c.request("POST", kSet, invoice("D", "5"));
+    CHECK(r.status == 204);
+    CHECK(r.header("x-ms-ratelimit-time-remaining-xrm-requests").empty());
+    CHECK(r.header("x-ms-dop-hint") == "6");
+  }
 }
 
 TEST_CASE("sim_http: max_concurrent_requests counts the most requests at once, the refused one too") {

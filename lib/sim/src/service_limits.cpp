@@ -119,9 +119,12 @@ void ServiceLimits::add_headers(Response& r) const {
                            std::to_string(limits_.max_requests > window_requests_
                                               ? limits_.max_requests - window_requests_
                                               : 0));
-  r.headers.emplace_back(
-      "x-ms-ratelimit-time-remaining-xrm-requests",
-      std::to_string(std::max(0.0, limits_.max_execution_ms - window_exec_ms_) / 1000.0));
+  // 0 = no execution-time budget: nothing remains to report (a 0 here would read as "none
+  // left" and make a pacing client slow down for a budget that does not exist).
+  if (limits_.max_execution_ms > 0)
+    r.headers.emplace_back(
+        "x-ms-ratelimit-time-remaining-xrm-requests",
+        std::to_string(std::max(0.0, limits_.max_execution_ms - window_exec_ms_) / 1000.0));
 }
 
 void ServiceLimits::restart() {

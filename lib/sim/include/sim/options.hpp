@@ -42,7 +42,8 @@ struct LimitOptions {
   double window_seconds = 300;
   /// Requests allowed per window (Dataverse: 6000); 0 = unlimited.
   std::uint64_t max_requests = 6000;
-  /// Simulated execution time allowed per window, milliseconds (Dataverse: 1,200,000).
+  /// Simulated execution time allowed per window, milliseconds (Dataverse: 1,200,000); 0 =
+  /// unlimited (and no x-ms-ratelimit-time-remaining-xrm-requests header).
   double max_execution_ms = 1'200'000;
   /// Requests processed at the same time (Dataverse: 52); 0 = unlimited.
   std::uint32_t max_concurrent = 52;
