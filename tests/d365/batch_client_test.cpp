@@ -1,5 +1,6 @@
 // BatchClient over a scripted transport, with captured Dataverse / simulator bodies.
 #include "d365/batch_client.hpp"
+#include "testing/entity_writes.hpp"
 #include "testing/run_coro.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -72,15 +73,7 @@ std::string bad_request() {
               kBadRequestBody);
 }
 
-std::vector<odata::EntityWrite> writes(int n) {
-  std::vector<odata::EntityWrite> out;
-  for (int i = 0; i < n; ++i) {
-    const auto number = "INV-" + std::to_string(i);
-    out.push_back({"VendorInvoices", {{"VendorAccount", "V1"}, {"InvoiceNumber", number}},
-                   R"({"VendorAccount":"V1","InvoiceNumber":")" + number + R"(","Amount":10})"});
-  }
-  return out;
-}
+std::vector<odata::EntityWrite> writes(int n) { return testing::invoice_writes(n); }
 
 d365::BatchClientConfig config(odata::BatchFormat format = odata::BatchFormat::multipart) {
   d365::BatchClientConfig c;

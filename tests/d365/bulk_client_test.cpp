@@ -2,6 +2,7 @@
 // refuses a whole bulk message when one of its records is a culprit (a standard table),
 // and answers a continue-on-error $batch part by part.
 #include "d365/bulk_client.hpp"
+#include "testing/entity_writes.hpp"
 #include "testing/run_coro.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -89,15 +90,7 @@ public:
   }
 };
 
-std::vector<odata::EntityWrite> writes(int n) {
-  std::vector<odata::EntityWrite> out;
-  for (int i = 0; i < n; ++i) {
-    const auto number = "INV-" + std::to_string(i);
-    out.push_back({"VendorInvoices", {{"VendorAccount", "V1"}, {"InvoiceNumber", number}},
-                   R"({"VendorAccount":"V1","InvoiceNumber":")" + number + R"(","Amount":10})"});
-  }
-  return out;
-}
+std::vector<odata::EntityWrite> writes(int n) { return testing::invoice_writes(n); }
 
 d365::BulkClientConfig config(d365::BulkFallback fallback = d365::BulkFallback::batch,
                               d365::BulkMessage message = d365::BulkMessage::create_multiple) {
@@ -155,6 +148,35 @@ TEST_CASE("d365_bulk: CreateMultiple is one POST of the Targets with @odata.type
   CHECK(targets[1].at("@odata.type").as_string() == "Microsoft.Dynamics.CRM.vendorinvoice");
   CHECK(targets[1].at("InvoiceNumber").as_string() == "INV-1");
   check_answers(answers, 3, {});
+}
+
+TEST_CASE("d365_bulk: a 2xx CreateMultiple answer without one id per record is no proof: every write transient") {
+  struct Case {
+    const char* name;
+    std::string body;
+  };
+  for (const auto& c : {Case{"html page", "<html>ok</html>"}, Case{"no Ids", R"({"value":[]})"},
+                        Case{"too few ids", R"({"Ids":["a","b"]})"},
+                        Case{"too many ids", R"({"Ids":["a","b","c","d"]})"},
+                        Case{"an id not a string", R"({"Ids":["a",7,"c"]})"},
+                        Case{"an empty id", R"({"Ids":["a","","c"]})"}}) {
+    DYNAMIC_SECTION(c.name) {
+      auto t = with_culprits({});
+      http::Response r;
+      r.status = 200;
+      r.headers = {{"Content-Type", "application/json"}};
+      r.body = c.body;
+      t->script.push_back(r);
+      auto answers = send(t, 3, config());
+      REQUIRE(answers.size() == 3);
+      CHECK(t->sent.size() == 1);  // no fallback: nothing was refused
+      for (const auto& a : answers) {
+        CHECK(a.outcome == AnswerClass::transient);
+        CHECK(a.record_id.empty());
+        CHECK(a.error.find("without one id per record") != std::string::npos);
+      }
+    }
+  }
 }
 
 TEST_CASE("d365_bulk: UpsertMultiple addresses each target by @odata.id, key properties out of the body") {

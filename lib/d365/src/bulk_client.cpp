@@ -191,18 +191,37 @@ boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWri
   }
 
   if (response->status >= 200 && response->status < 300) {
+    if (upsert) {  // 204, no body: every record written (all or nothing)
+      answer_all(whole(core::AnswerClass::created, response->status, {}));
+      co_return;
+    }
+    // CreateMultiple's answer names one id per target, in order. Anything else (an HTML page
+    // from a proxy, too few or too many ids, an id that is not a string) does not prove the
+    // records exist: the outcome is unknown, so every write is transient and sent again
+    // (a record that was created then answers as a duplicate; none is counted imported
+    // without D365 saying so).
     std::vector<std::string> ids;
-    if (!upsert) {
-      boost::system::error_code ec;
-      auto v = json::parse(response->body, ec);
-      if (!ec && v.is_object())
-        if (auto* a = v.get_object().if_contains("Ids"); a && a->is_array())
-          for (const auto& id : a->get_array())
-            ids.push_back(id.is_string() ? std::string(id.get_string()) : std::string());
+    bool named = false;
+    boost::system::error_code ec;
+    auto v = json::parse(response->body, ec);
+    if (!ec && v.is_object())
+      if (auto* a = v.get_object().if_contains("Ids"); a && a->is_array()) {
+        named = a->get_array().size() == n;
+        for (const auto& id : a->get_array()) {
+          if (!id.is_string() || id.get_string().empty()) named = false;
+          else ids.emplace_back(id.get_string());
+        }
+      }
+    if (!named) {
+      answer_all(whole(core::AnswerClass::transient, response->status,
+                       "not processed: " + std::to_string(response->status) +
+                           " CreateMultiple answer without one id per record (" + std::to_string(n) +
+                           " records); outcome unknown"));
+      co_return;
     }
     for (std::size_t i = 0; i < n; ++i) {
       auto a = whole(core::AnswerClass::created, response->status, {});
-      if (i < ids.size()) a.record_id = ids[i];
+      a.record_id = ids[i];
       out.push_back(std::move(a));
     }
     co_return;
