@@ -179,6 +179,30 @@ TEST_CASE("d365_bulk: a 2xx CreateMultiple answer without one id per record is n
   }
 }
 
+TEST_CASE("d365_bulk: every answer carries its HTTP answer's pacing headers, a 429's too") {
+  for (int status : {200, 429}) {
+    DYNAMIC_SECTION("status " << status) {
+      auto t = with_culprits({});
+      http::Response r;
+      r.status = status;
+      r.headers = {{"Content-Type", "application/json"},
+                   {"x-ms-dop-hint", "7"},
+                   {"x-ms-ratelimit-burst-remaining-xrm-requests", "4321"}};
+      if (status == 429) r.headers.push_back({"Retry-After", "3"});
+      r.body = status == 200 ? R"({"Ids":["a","b","c"]})"
+                             : R"({"error":{"code":"0x80072322","message":"Number of requests exceeded the limit"}})";
+      t->script.push_back(r);
+      auto answers = send(t, 3, config());
+      REQUIRE(answers.size() == 3);
+      for (const auto& a : answers) {
+        CHECK(a.outcome == (status == 200 ? AnswerClass::created : AnswerClass::throttled));
+        CHECK(a.pacing.dop_hint == 7);
+        CHECK(a.pacing.requests_remaining == 4321u);
+      }
+    }
+  }
+}
+
 TEST_CASE("d365_bulk: UpsertMultiple addresses each target by @odata.id, key properties out of the body") {
   auto t = with_culprits({});
   auto answers = send(t, 2, config(d365::BulkFallback::batch, d365::BulkMessage::upsert_multiple));

@@ -190,9 +190,16 @@ boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWri
     co_return;
   }
 
+  // The pacing headers of this HTTP answer go on every answer it gives (fallback answers
+  // carry their own `$batch` answer's).
+  const auto pacing = read_pacing(response->headers);
+  const auto paced = [&pacing](Answer a) {
+    a.pacing = pacing;
+    return a;
+  };
   if (response->status >= 200 && response->status < 300) {
     if (upsert) {  // 204, no body: every record written (all or nothing)
-      answer_all(whole(core::AnswerClass::created, response->status, {}));
+      answer_all(paced(whole(core::AnswerClass::created, response->status, {})));
       co_return;
     }
     // CreateMultiple's answer names one id per target, in order. Anything else (an HTML page
@@ -213,14 +220,14 @@ boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWri
         }
       }
     if (!named) {
-      answer_all(whole(core::AnswerClass::transient, response->status,
-                       "not processed: " + std::to_string(response->status) +
-                           " CreateMultiple answer without one id per record (" + std::to_string(n) +
-                           " records); outcome unknown"));
+      answer_all(paced(whole(core::AnswerClass::transient, response->status,
+                             "not processed: " + std::to_string(response->status) +
+                                 " CreateMultiple answer without one id per record (" + std::to_string(n) +
+                                 " records); outcome unknown")));
       co_return;
     }
     for (std::size_t i = 0; i < n; ++i) {
-      auto a = whole(core::AnswerClass::created, response->status, {});
+      auto a = paced(whole(core::AnswerClass::created, response->status, {}));
       a.record_id = ids[i];
       out.push_back(std::move(a));
     }
@@ -238,7 +245,7 @@ boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWri
   const bool record_level =
       c.outcome == core::AnswerClass::duplicate || c.outcome == core::AnswerClass::permanent;
   if (!record_level || n == 1) {
-    auto a = whole(c.outcome, response->status, std::move(line), response->body);
+    auto a = paced(whole(c.outcome, response->status, std::move(line), response->body));
     if (c.retry_after) a.retry_after = *c.retry_after;
     answer_all(a);
     co_return;
