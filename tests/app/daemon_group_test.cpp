@@ -203,3 +203,71 @@ TEST_CASE("three members: kills, leaves and joins mid-stream; late copies of a g
   CHECK(log_of('D', 1).find("changelog restore finished") != std::string::npos);
   CHECK(log_of('B', 2).find("changelog restore finished") != std::string::npos);
 }
+
+// Issue 15: three daemons of one group send as one application user against one budget.
+// The simulator admits 6 requests at once and answers `x-ms-dop-hint: 6`. With
+// `send.members_sharing_user: 3` each member keeps at most 6 / 3 = 2 batches in flight (1
+// until its first answer), so the group never exceeds the limit: D365 refuses nothing and
+// each invoice is created once. The same group with `members_sharing_user: 1` (each member
+// taking the whole hint, 6 in flight) goes over the limit and is refused with 429s, which
+// shows the share is what keeps the members within it.
+TEST_CASE("three members share one application user's concurrency budget by members_sharing_user",
+          "[app][daemon][process][integration][pacing]") {
+  const auto bootstrap = ib::testing::real_kafka_bootstrap();
+  constexpr int kUnique = 6000;
+
+  const auto run_group = [&](int sharing, const std::string& name) {
+    sim::SimOptions o;
+    o.limits.enabled = true;
+    o.limits.max_concurrent = 6;
+    o.limits.dop_hint = 6;
+    o.limits.max_requests = 0;
+    o.limits.max_execution_ms = 0;
+    o.limits.window_seconds = 60;
+    o.faults.request_latency_ms = 200;  // 250 ms a batch of 50: the members' work overlaps
+    o.faults.operation_latency_ms = 1;
+    auto simulator = std::make_unique<sim::Simulator>(o);
+    std::vector<std::pair<std::string, std::string>> stream;
+    for (int i = 0; i < kUnique; ++i) {
+      stream.emplace_back(key_of(i), original(i));
+      if (i % 10 == 0) stream.emplace_back(key_of(i), original(i));  // an upstream copy
+    }
+    const std::string extra = "  mapping: {lines_format: omit}\nsend:\n  max_in_flight: 8\n  members_sharing_user: " +
+                              std::to_string(sharing) + "\n";
+    std::vector<Member> members(3);
+    for (auto& m : members) {
+      m.config = write_config(m.dir->path(), bootstrap, name, simulator->base_url(), "10s", 5000, extra);
+    }
+    // All three in the group before the stream arrives, so each serves its share of it.
+    for (auto& m : members) m.start();
+    REQUIRE(wait_for([&] {
+      for (const auto& m : members) {
+        if (m.process->log_text().find("consumer group joined") == std::string::npos) return false;
+      }
+      return true;
+    }, 60s));
+    produce_all(bootstrap, name, stream);
+    REQUIRE(wait_for([&] {
+      return all_imported_and_committed(*simulator, kUnique, bootstrap, name + "-group", name, name + ".retry");
+    }, 240s));
+    for (auto& m : members) m.leave();
+    return simulator;
+  };
+
+  SECTION("shared: within the limit, nothing refused, each invoice created once") {
+    const auto simulator = run_group(3, ib::testing::unique_topic("proc-share3"));
+    check_created_once(*simulator, kUnique);
+    const auto st = simulator->stats();
+    CHECK(st.throttled == 0);
+    CHECK(st.max_concurrent_requests <= 6);
+    CHECK(st.max_concurrent_requests > 2);  // more than one member (2 each) sent at once
+    WARN("shared by 3: max concurrent " << st.max_concurrent_requests << " of 6, " << st.requests << " requests");
+  }
+  SECTION("not shared: each member takes the whole hint, together over the limit, refused with 429") {
+    const auto simulator = run_group(1, ib::testing::unique_topic("proc-share1"));
+    check_created_once(*simulator, kUnique);  // refused requests are retried, nothing lost or doubled
+    const auto st = simulator->stats();
+    CHECK(st.throttled > 0);
+    WARN("not shared: " << st.throttled << " requests refused with 429");
+  }
+}

@@ -11,28 +11,16 @@ set -euo pipefail
 ib=$1
 sim=$2
 work=$(mktemp -d)
-sim_pid=""
+source "$(dirname "${BASH_SOURCE[0]}")/sim_process.sh"
 cleanup() { [[ -n "$sim_pid" ]] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 fail() { echo "import_shared_budget: $*"; exit 1; }
 
-start_sim() {
-  cat >"$work/sim.json" <<'JSON'
+cat >"$work/sim.json" <<'JSON'
 {"limits": {"enabled": true, "max_concurrent": 6, "dop_hint": 6, "max_requests": 0,
             "max_execution_ms": 0, "window_seconds": 60},
  "faults": {"request_latency_ms": 40, "operation_latency_ms": 1}}
 JSON
-  "$sim" --listen 127.0.0.1:0 --config "$work/sim.json" >"$work/sim.out" 2>"$work/sim.err" &
-  sim_pid=$!
-  base=""
-  for _ in $(seq 1 100); do
-    base=$(head -1 "$work/sim.out" 2>/dev/null | sed -n 's/^listening on //p')
-    [[ -n "$base" ]] && break
-    sleep 0.1
-  done
-  [[ -n "$base" ]] || { cat "$work/sim.err"; fail "d365-sim did not start"; }
-}
-stop_sim() { kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; sim_pid=""; }
 
 n=400  # invoices per member, each member its own vendor
 for m in 1 2 3; do
@@ -65,7 +53,7 @@ YAML
 }
 
 # 1. The members share the hint: within the limit, nothing refused, each invoice once.
-start_sim
+start_sim "$work/sim.json"
 run_members 3
 for m in 1 2 3; do
   [[ $(cat "$work/rc$m") == 0 ]] || { cat "$work/i$m.err"; fail "member $m exited $(cat "$work/rc$m")"; }
@@ -87,7 +75,7 @@ PY
 stop_sim
 
 # 2. Each member takes the whole hint: together over the limit, and D365 says so.
-start_sim
+start_sim "$work/sim.json"
 run_members 1
 curl -sf "$base/_sim/stats" >"$work/stats.json"
 python3 - "$work" <<'PY'

@@ -8,22 +8,14 @@ set -euo pipefail
 ib=$1
 sim=$2
 work=$(mktemp -d)
-sim_pid=""
+source "$(dirname "${BASH_SOURCE[0]}")/sim_process.sh"
 cleanup() { [[ -n "$sim_pid" ]] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 fail() { echo "import_signal: $*"; exit 1; }
 
 # Every request waits 300 ms in the simulator, so the stop comes while work is left.
 echo '{"faults": {"request_latency_ms": 300}}' >"$work/sim.json"
-"$sim" --listen 127.0.0.1:0 --config "$work/sim.json" >"$work/sim.out" 2>"$work/sim.err" &
-sim_pid=$!
-base=""
-for _ in $(seq 1 100); do
-  base=$(head -1 "$work/sim.out" 2>/dev/null | sed -n 's/^listening on //p')
-  [[ -n "$base" ]] && break
-  sleep 0.1
-done
-[[ -n "$base" ]] || { cat "$work/sim.err"; fail "d365-sim did not start"; }
+start_sim "$work/sim.json"
 
 cat >"$work/config.yaml" <<YAML
 d365:
