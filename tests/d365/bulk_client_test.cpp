@@ -261,6 +261,54 @@ TEST_CASE("d365_bulk: fallback bisect finds the culprits by splitting") {
   }
 }
 
+TEST_CASE("d365_bulk: refusal memory: while most messages are refused, slices skip to $batch, with probes") {
+  // A culprit in every slice of 4: every bulk message is refused.
+  std::set<int> culprits;
+  for (int i = 0; i < 40; i += 4) culprits.insert(i);
+  auto t = with_culprits(culprits);
+  auto c = config();
+  c.batch.odata.max_requests = 4;
+  SECTION("skipping once the weighted share of refusals is above skip_above, then probing back") {
+    d365::BulkClient client(t, c);
+    auto answers = testing::run_coro([&](asio::io_context&) { return client.send(writes(40)); });
+    check_answers(answers, 40, culprits);
+    // Refused shares after k refusals: 1 - 0.75^k = .25 .44 .58 .68 .76 .82: the 7th slice on skips.
+    CHECK(t->bulk == 6);
+    CHECK(t->batches == 10);
+    CHECK(client.stats().slices_skipped == 4);
+    CHECK(client.stats().messages_refused == 6);
+    CHECK(client.refused_share() > 0.8);
+    // The stream turns clean: skipped slices 5, 6 and 7, the 8th is a probe, which succeeds
+    // and brings the share under the limit: bulk messages again from then on.
+    t->culprits.clear();
+    t->bulk = t->batches = 0;
+    check_answers(testing::run_coro([&](asio::io_context&) { return client.send(writes(16)); }), 16, {});
+    CHECK(t->batches == 3);
+    CHECK(t->bulk == 1);
+    CHECK(client.refused_share() < 0.8);
+    check_answers(testing::run_coro([&](asio::io_context&) { return client.send(writes(16)); }), 16, {});
+    CHECK(t->batches == 3);
+    CHECK(t->bulk == 5);
+    CHECK(client.stats().slices_skipped == 7);
+  }
+  SECTION("skip_above 1: every slice tries its bulk message") {
+    c.skip_above = 1;
+    d365::BulkClient client(t, c);
+    check_answers(testing::run_coro([&](asio::io_context&) { return client.send(writes(40)); }), 40, culprits);
+    CHECK(t->bulk == 10);
+    CHECK(t->batches == 10);
+    CHECK(client.stats().slices_skipped == 0);
+  }
+  SECTION("a refused single record teaches nothing; bisect's sub-messages do") {
+    c.fallback = d365::BulkFallback::bisect;
+    d365::BulkClient client(t, c);
+    check_answers(testing::run_coro([&](asio::io_context&) { return client.send(writes(4)); }), 4, {0});
+    // 4 refused -> [2 refused -> 1 dup (single: not remembered), 1 ok] [2 ok]: 2 refusals, 1 success
+    CHECK(t->bulk == 5);
+    CHECK(client.refused_share() == Approx((0.25 * 0.75 + 0.25) * 0.75));
+  }
+}
+
 TEST_CASE("d365_bulk: a whole-message 429 / 503 / timeout answers every write, no fallback") {
   auto t = with_culprits({});
   http::Response throttled;
@@ -309,6 +357,14 @@ TEST_CASE("d365_bulk: config problems name their key") {
   CHECK(problems[0].find("d365.odata.entity_type") == 0);
   c.entity_type = "vendor invoice";
   CHECK(c.validate().at(0).find("not a logical name") != std::string::npos);
+  c.entity_type = "vendorinvoice";
+  for (double bad : {0.0, -0.5, 1.5}) {
+    c.skip_above = bad;
+    REQUIRE(c.validate().size() == 1);
+    CHECK(c.validate()[0].find("d365.odata.bulk_skip_above") == 0);
+  }
+  c.entity_type = "vendor invoice";
+  c.skip_above = 0.8;
   CHECK(d365::parse_bulk_fallback("bisect") == d365::BulkFallback::bisect);
   CHECK_FALSE(d365::parse_bulk_fallback("retry"));
   CHECK(d365::parse_bulk_message("upsert_multiple") == d365::BulkMessage::upsert_multiple);

@@ -54,6 +54,8 @@ std::vector<std::string> BulkClientConfig::validate() const {
                          "' is not a logical name (letters, digits, '_')");
       break;
     }
+  if (!(skip_above > 0 && skip_above <= 1))
+    problems.push_back("d365.odata.bulk_skip_above: must be above 0 and at most 1 (1 = always send the bulk message)");
   return problems;
 }
 
@@ -131,8 +133,17 @@ boost::asio::awaitable<std::vector<Answer>> BulkClient::send(std::vector<odata::
       ++end;
     std::vector<odata::EntityWrite> part(std::make_move_iterator(writes.begin() + begin),
                                          std::make_move_iterator(writes.begin() + end));
-    co_await send_slice(std::move(part), answers);
     begin = end;
+    // Most recent messages were refused: this one most likely would be too, so the `$batch`
+    // alone does the work, except for a probe now and then.
+    if (part.size() > 1 && fatal_.empty() && refused_share_ > config_.skip_above &&
+        ++skipping_slices_ % kBulkProbeEvery != 0) {
+      ++stats_.slices_skipped;
+      auto fallback = co_await fallback_->send(std::move(part));
+      answers.insert(answers.end(), std::make_move_iterator(fallback.begin()), std::make_move_iterator(fallback.end()));
+      continue;
+    }
+    co_await send_slice(std::move(part), answers);
   }
   co_return answers;
 }
@@ -198,6 +209,7 @@ boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWri
     return a;
   };
   if (response->status >= 200 && response->status < 300) {
+    if (n > 1) remember(false);
     if (upsert) {  // 204, no body: every record written (all or nothing)
       answer_all(paced(whole(core::AnswerClass::created, response->status, {})));
       co_return;
@@ -251,6 +263,7 @@ boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWri
     co_return;
   }
   ++stats_.messages_refused;
+  remember(true);
   if (config_.fallback == BulkFallback::batch) {
     ++stats_.fallback_batches;
     auto answers = co_await fallback_->send(std::move(writes));
@@ -263,6 +276,11 @@ boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWri
   writes.resize(half);
   co_await send_slice(std::move(writes), out);
   co_await send_slice(std::move(right), out);
+}
+
+void BulkClient::remember(bool refused) {
+  constexpr double kNewest = 0.25;
+  refused_share_ = refused_share_ * (1 - kNewest) + (refused ? kNewest : 0.0);
 }
 
 }  // namespace ib::d365

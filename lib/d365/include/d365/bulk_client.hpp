@@ -51,6 +51,13 @@ struct BulkClientConfig {
   /// every target (`d365.odata.entity_type`; Dataverse requires it).
   std::string entity_type;
   BulkFallback fallback = BulkFallback::batch;
+  /// Refusal memory (`d365.odata.bulk_skip_above`): when more than this share of the recent
+  /// bulk messages of more than one record were refused for a record (an exponentially
+  /// weighted average, the newest weighing 1/4), a slice goes straight to the `$batch` path:
+  /// at that rate a bulk message almost always costs a request and execution time for
+  /// nothing before the `$batch` does the work. Every kBulkProbeEvery-th such slice is still
+  /// sent as a bulk message, so the memory follows the stream. 1 = never skip.
+  double skip_above = 0.8;
 
   /// Every problem, each naming its key; empty when valid.
   std::vector<std::string> validate() const;
@@ -61,8 +68,13 @@ struct BulkClientStats {
   std::uint64_t records_written = 0;     ///< targets inside them
   std::uint64_t messages_refused = 0;    ///< answered as a whole with a record-level error
   std::uint64_t fallback_batches = 0;    ///< slices sent again as a `$batch`
+  std::uint64_t slices_skipped = 0;      ///< slices sent as a `$batch` without a bulk message first
   std::uint64_t transport_failures = 0;
 };
+
+/// While the refusal memory is above BulkClientConfig::skip_above, one slice in this many is
+/// still sent as a bulk message.
+inline constexpr std::uint64_t kBulkProbeEvery = 8;
 
 /// A Sender that posts one bulk message per chunk of at most `batch.max_requests`
 /// writes of one entity set (consecutive writes of another set start a new message) and
@@ -72,6 +84,8 @@ struct BulkClientStats {
 ///    Retry-After, transient), as BatchClient answers a whole-batch failure;
 ///  - a record-level refusal (duplicate: 412 0x80040237 / configured codes / 409, or any
 ///    other 4xx): the slice goes through `fallback`; a single write keeps that answer;
+///  - while most recent messages were refused (`skip_above`), slices skip the bulk message
+///    and go straight to the `$batch` path, with a probe every kBulkProbeEvery slices;
 ///  - TLS certificate verification failure: fatal, latched (as BatchClient).
 /// Thread: the transport's executor; many send() calls may run at once.
 class BulkClient final : public Sender {
@@ -82,6 +96,8 @@ public:
   boost::asio::awaitable<std::vector<Answer>> send(std::vector<odata::EntityWrite> writes) override;
 
   BulkClientStats stats() const { return stats_; }
+  /// The refusal memory: the weighted share of recent bulk messages refused (0..1).
+  double refused_share() const { return refused_share_; }
   /// The fallback `$batch` client's counters.
   BatchClientStats batch_stats() const { return fallback_->stats(); }
   const std::string& fatal() const { return fatal_; }
@@ -89,12 +105,16 @@ public:
 private:
   boost::asio::awaitable<void> send_slice(std::vector<odata::EntityWrite> writes,
                                           std::vector<Answer>& out);
+  /// Feeds the refusal memory with one bulk message's fate.
+  void remember(bool refused);
 
   std::shared_ptr<http::Transport> transport_;
   BulkClientConfig config_;
   std::unique_ptr<BatchClient> fallback_;
   BulkClientStats stats_;
   std::string fatal_;
+  double refused_share_ = 0;
+  std::uint64_t skipping_slices_ = 0;  ///< slices met while skipping (for the probes)
 };
 
 /// The JSON body of one bulk message (pure; exposed for tests): `{"Targets":[...]}`, each
