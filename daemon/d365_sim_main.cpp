@@ -1,4 +1,4 @@
-// d365-sim: the Dataverse simulator as a process (composition root only; see lib/sim and
+// d365-sim: the Dataverse (or Finance and Operations) simulator as a process (composition root only; see lib/sim and
 // docs/simulator.md). Prints `listening on http(s)://HOST:PORT` as its first stdout line.
 #include "sim/simulator.hpp"
 
@@ -23,9 +23,13 @@ int main(int argc, char** argv) {
   bool seed_given = false;
   std::string tls_cert, tls_key;
   std::string log_level = "info";
+  std::string profile;
   app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free port")
       ->capture_default_str();
   app.add_option("--config", config, "JSON config file (docs/simulator.md lists every key)");
+  app.add_option("--profile", profile,
+                 "dataverse|finance_operations: the preset the config file applies to "
+                 "(default dataverse, or the config's \"profile\")");
   app.add_option("--records", records, "load records from this JSON file at start")
       ->check(CLI::ExistingFile);
   app.add_option("--save-records", save_records,
@@ -45,7 +49,15 @@ int main(int argc, char** argv) {
     spdlog::set_default_logger(spdlog::stderr_color_mt("d365-sim"));
     spdlog::set_level(spdlog::level::from_str(log_level));
     ib::sim::SimOptions options;
-    if (!config.empty()) options = ib::sim::load_options(config);
+    if (!profile.empty()) {
+      const auto p = ib::sim::parse_profile(profile);
+      if (!p) throw std::invalid_argument("--profile must be dataverse or finance_operations, not '" + profile + "'");
+      options = ib::sim::SimOptions::for_profile(*p);
+    }
+    if (!config.empty()) options = ib::sim::load_options(config, options);
+    if (!profile.empty() && ib::sim::to_string(options.profile) != profile)
+      throw std::invalid_argument("--profile " + profile + " contradicts the config's profile " +
+                                  std::string(ib::sim::to_string(options.profile)));
     const auto colon = listen.rfind(':');
     if (colon == std::string::npos) throw std::invalid_argument("--listen must be HOST:PORT");
     options.listen_address = listen.substr(0, colon);

@@ -125,3 +125,115 @@ TEST_CASE("sim_options: faults and limits merge onto the current values and roun
   CHECK(parse_limits(to_json(l), LimitOptions{}).dop_hint == 7);
   CHECK_THROWS_AS(parse_limits(R"({"dop_hint":-1})", l), std::invalid_argument);
 }
+
+TEST_CASE("sim_options: the finance_operations profile and its keys") {
+  const auto fno = SimOptions::finance_operations();
+  CHECK(fno.profile == Profile::FinanceOperations);
+  CHECK(fno.service_root == "/data");
+  CHECK(fno.default_company == "usmf");
+  CHECK(fno.error_style == ErrorStyle::FinanceOperations);
+  CHECK(fno.duplicate_status == 400);
+  REQUIRE(fno.entity_sets.size() == 2);
+  const auto& h = fno.entity_sets[0];
+  CHECK(h.name == "VendorInvoiceHeaders");
+  CHECK(h.id_property.empty());
+  CHECK(h.key_properties == std::vector<std::string>{"dataAreaId", "HeaderReference"});
+  CHECK(h.required_properties == std::vector<std::string>{"InvoiceNumber"});
+  CHECK(h.unique_properties == std::vector<std::string>{"dataAreaId", "VendorAccount", "InvoiceNumber"});
+  CHECK(h.company_property == "dataAreaId");
+  const auto& l = fno.entity_sets[1];
+  CHECK(l.name == "VendorInvoiceLines");
+  CHECK(l.key_properties == std::vector<std::string>{"dataAreaId", "HeaderReference", "InvoiceLineNumber"});
+  CHECK(l.parent.entity_set == "VendorInvoiceHeaders");
+  CHECK(l.parent.properties == std::vector<std::string>{"dataAreaId", "HeaderReference"});
+  CHECK(validate(fno).empty());
+  CHECK(validate(SimOptions{}).empty());
+
+  // "profile" is the base of the other keys wherever it stands in the file.
+  const auto o = parse_options(R"({"duplicate_status": 409, "profile": "finance_operations", "default_company": "demf"})");
+  CHECK(o.profile == Profile::FinanceOperations);
+  CHECK(o.service_root == "/data");
+  CHECK(o.duplicate_status == 409);
+  CHECK(o.default_company == "demf");
+  CHECK(o.entity_sets.size() == 2);
+  // A profile key replaces the base given by the caller (d365-sim --profile).
+  CHECK(parse_options(R"({"profile": "dataverse"})", SimOptions::finance_operations()).service_root ==
+        "/api/data/v9.2");
+  CHECK(parse_options(R"({"seed": 3})", SimOptions::finance_operations()).service_root == "/data");
+  CHECK(parse_profile("finance_operations") == Profile::FinanceOperations);
+  CHECK(parse_profile("dataverse") == Profile::Dataverse);
+  CHECK_FALSE(parse_profile("fno"));
+  CHECK(to_string(Profile::FinanceOperations) == "finance_operations");
+
+  // Every new entity-set key is read.
+  const auto e = parse_options(R"J({"error_style": "finance_operations", "duplicate_status": 500,
+    "default_company": "c1",
+    "entity_sets": [
+      {"name": "H", "id_property": "", "key_properties": ["Co", "Ref"],
+       "properties": {"Co": "string", "Ref": "string", "No": "string", "V": "string"},
+       "required_properties": ["No"], "unique_properties": ["Co", "V", "No"], "company_property": "Co",
+       "entity_type": "HEntity", "table_label": "Headers (HTable)"},
+      {"name": "L", "id_property": "", "key_properties": ["Co", "Ref", "N"],
+       "properties": {"Co": "string", "Ref": "string", "N": "integer"}, "company_property": "Co",
+       "parent": {"entity_set": "H", "properties": ["Co", "Ref"]}}]})J");
+  CHECK(e.error_style == ErrorStyle::FinanceOperations);
+  CHECK(e.duplicate_status == 500);
+  CHECK(e.default_company == "c1");
+  REQUIRE(e.entity_sets.size() == 2);
+  CHECK(e.entity_sets[0].required_properties == std::vector<std::string>{"No"});
+  CHECK(e.entity_sets[0].unique_properties == std::vector<std::string>{"Co", "V", "No"});
+  CHECK(e.entity_sets[0].company_property == "Co");
+  CHECK(e.entity_sets[0].entity_type == "HEntity");
+  CHECK(e.entity_sets[0].table_label == "Headers (HTable)");
+  CHECK(e.entity_sets[1].parent.entity_set == "H");
+  CHECK(e.entity_sets[1].parent.properties == std::vector<std::string>{"Co", "Ref"});
+}
+
+TEST_CASE("sim_options: profile, error_style, duplicate_status and the set rules are validated") {
+  auto problems_of = [](const std::string& text) {
+    try {
+      parse_options(text);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no problem");
+  };
+  CHECK_THAT(problems_of(R"({"profile": "fno"})"),
+             Catch::Contains(R"(profile: must be "dataverse" or "finance_operations")"));
+  CHECK_THAT(problems_of(R"({"profile": 1})"), Catch::Contains("profile: must be"));
+  CHECK_THAT(problems_of(R"({"error_style": "odata"})"),
+             Catch::Contains(R"(error_style: must be "dataverse" or "finance_operations")"));
+  // Dataverse: 409 or 412; the F&O error style also 400 and 500; nothing else.
+  CHECK_THAT(problems_of(R"({"duplicate_status": 400})"),
+             Catch::Contains("duplicate_status: must be 409 or 412 (400 and 500 need error_style finance_operations)"));
+  CHECK_THAT(problems_of(R"({"profile": "finance_operations", "duplicate_status": 418})"),
+             Catch::Contains("duplicate_status: must be 400, 409, 412 or 500 (error_style finance_operations)"));
+  CHECK_THAT(problems_of(R"({"profile": "finance_operations", "error_style": "dataverse"})"),
+             Catch::Contains("duplicate_status: must be 409 or 412"));
+  for (int s : {400, 409, 412, 500})
+    CHECK(parse_options(R"({"profile": "finance_operations", "duplicate_status": )" + std::to_string(s) + "}")
+              .duplicate_status == s);
+
+  const auto msg = problems_of(R"({"default_company": "", "entity_sets": [
+      {"name": "H", "id_property": "", "key_properties": ["Co", "Amount"],
+       "properties": {"Co": "string", "Amount": "decimal"},
+       "required_properties": ["Nope"], "unique_properties": ["Ghost"], "company_property": "Co"},
+      {"name": "L", "key_properties": ["K"], "parent": {"entity_set": "Missing", "properties": ["K"]}},
+      {"name": "M", "key_properties": ["K"], "parent": {"entity_set": "H", "properties": ["K"]}},
+      {"name": "H", "key_properties": ["K", "K"], "required_properties": 3, "parent": {"colour": 1}}]})");
+  CHECK_THAT(msg, Catch::Contains("entity_sets[0].key_properties: 'Amount' must be declared string or integer"));
+  CHECK_THAT(msg, Catch::Contains("entity_sets[0].required_properties: 'Nope' is not a declared property"));
+  CHECK_THAT(msg, Catch::Contains("entity_sets[0].unique_properties: 'Ghost' is not a declared property"));
+  CHECK_THAT(msg, Catch::Contains("entity_sets[0].company_property: needs a non-empty default_company"));
+  CHECK_THAT(msg, Catch::Contains("entity_sets[1].parent.entity_set: 'Missing' must name another entity set"));
+  CHECK_THAT(msg, Catch::Contains("entity_sets[2].parent.properties: needs one property per key property of H (2)"));
+  CHECK_THAT(msg, Catch::Contains("entity_sets[3].name: 'H' is used by another entity set"));
+  CHECK_THAT(msg, Catch::Contains("entity_sets[3].key_properties: a property is named twice"));
+  CHECK_THAT(msg, Catch::Contains("entity_sets[3].required_properties: expected an array of property names"));
+  CHECK_THAT(msg, Catch::Contains("entity_sets[3].parent.colour: unknown key"));
+
+  // Options built in code are checked by the Simulator the same way.
+  auto bad = SimOptions::finance_operations();
+  bad.entity_sets[1].parent.entity_set = "Nothing";
+  CHECK_FALSE(validate(bad).empty());
+}

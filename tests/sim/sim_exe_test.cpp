@@ -94,7 +94,8 @@ TEST_CASE("sim_exe: --help documents the options; a bad config exits non-zero") 
   while (std::fgets(buf, sizeof buf, help.out)) text += buf;
   std::fclose(help.out);
   CHECK(wait_exit(help.pid) == 0);
-  for (const char* opt : {"--listen", "--config", "--seed", "--tls-cert", "--tls-key", "--log-level", "--records", "--save-records"})
+  for (const char* opt : {"--listen", "--config", "--seed", "--tls-cert", "--tls-key", "--log-level", "--records",
+                          "--save-records", "--profile"})
     CHECK(text.find(opt) != std::string::npos);
 
   ib::testing::TempDir dir("sim-exe");
@@ -105,4 +106,39 @@ TEST_CASE("sim_exe: --help documents the options; a bad config exits non-zero") 
   }
   std::fclose(bad.out);
   CHECK(wait_exit(bad.pid) == 1);
+}
+
+TEST_CASE("sim_exe: --profile finance_operations serves /data; a bad or contradicted profile exits 1") {
+  ib::testing::TempDir dir("sim-exe");
+  const auto config = (dir.path() / "fno.json").string();
+  std::ofstream(config) << R"({"duplicate_status":409})";
+  auto child = spawn({D365_SIM_PATH, "--listen", "127.0.0.1:0", "--profile", "finance_operations", "--config", config,
+                      "--log-level", "warn"});
+  char line[256] = {};
+  REQUIRE(std::fgets(line, sizeof line, child.out) != nullptr);
+  const int port = std::stoi(std::string(line).substr(std::string("listening on http://127.0.0.1:").size()));
+  {
+    RawClient c(static_cast<std::uint16_t>(port));
+    const std::string header = R"({"HeaderReference":"IB1","InvoiceNumber":"1","VendorAccount":"V"})";
+    CHECK(c.request("POST", "/data/VendorInvoiceHeaders", header).status == 204);
+    auto dup = c.request("POST", "/data/VendorInvoiceHeaders", header);
+    CHECK(dup.status == 409);  // the config's key on the profile's base
+    CHECK(dup.body.find("The record already exists.") != std::string::npos);
+  }
+  REQUIRE(kill(child.pid, SIGTERM) == 0);
+  CHECK(wait_exit(child.pid) == 0);
+  std::fclose(child.out);
+
+  const auto dataverse = (dir.path() / "dv.json").string();
+  std::ofstream(dataverse) << R"({"profile":"dataverse"})";
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {D365_SIM_PATH, "--profile", "fno"},
+           {D365_SIM_PATH, "--profile", "finance_operations", "--config", dataverse}}) {
+    auto bad = spawn(args);
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, bad.out)) {
+    }
+    std::fclose(bad.out);
+    CHECK(wait_exit(bad.pid) == 1);
+  }
 }

@@ -47,8 +47,8 @@ const char* reason(int status) {
   }
 }
 
-Response too_many_requests(std::size_t max) {
-  return error_response(400, "0x80048d19",
+Response too_many_requests(ErrorStyle style, std::size_t max) {
+  return error_response(style, 400, "0x80048d19",
                         "The number of requests in a batch exceeds the limit of " +
                             std::to_string(max) + ".");
 }
@@ -98,7 +98,7 @@ bool is_application_http(std::string_view content_type) {
 
 // Parses every part of `outer` into `items` (views into `outer` and `nested`, which keeps
 // the change sets' parses alive); an error answer names the first bad part.
-std::optional<Response> parse_parts(const MultipartParse& outer, std::size_t max_requests,
+std::optional<Response> parse_parts(ErrorStyle style, const MultipartParse& outer, std::size_t max_requests,
                                     std::vector<MultipartParse>& nested,
                                     std::vector<BatchItem>& items) {
   nested.reserve(outer.parts.size());
@@ -106,7 +106,7 @@ std::optional<Response> parse_parts(const MultipartParse& outer, std::size_t max
     const auto& part = outer.parts[i];
     const auto pct = find_header(part.headers, "Content-Type");
     auto bad = [&](const std::string& why) {
-      return error_response(400, "0x80048d19",
+      return error_response(style, 400, "0x80048d19",
                             "Malformed $batch body: part " + std::to_string(i + 1) + ": " + why);
     };
     if (!pct) return bad("missing Content-Type");
@@ -163,10 +163,10 @@ struct JsonRequest {
 
 // Parses `{"requests":[...]}` into `reqs`: ids unique, groups adjacent and without GET,
 // dependsOn naming earlier requests or groups.
-std::optional<Response> parse_json_requests(std::string_view body, std::size_t max_requests,
+std::optional<Response> parse_json_requests(ErrorStyle style, std::string_view body, std::size_t max_requests,
                                             std::vector<JsonRequest>& reqs) {
-  auto bad = [](const std::string& why) {
-    return error_response(400, "0x80048d19", "Malformed JSON batch: " + why);
+  auto bad = [style](const std::string& why) {
+    return error_response(style, 400, "0x80048d19", "Malformed JSON batch: " + why);
   };
   boost::system::error_code ec;
   auto doc = parse_exact(body, ec);  // a request body's decimals keep their text
@@ -174,7 +174,7 @@ std::optional<Response> parse_json_requests(std::string_view body, std::size_t m
   if (!doc.is_object() || !doc.get_object().contains("requests") || !doc.at("requests").is_array())
     return bad("expected {\"requests\":[...]}");
   const auto& arr = doc.at("requests").get_array();
-  if (arr.size() > max_requests) return too_many_requests(max_requests);
+  if (arr.size() > max_requests) return too_many_requests(style, max_requests);
   std::map<std::string, std::size_t> index;
   std::set<std::string> closed_groups;
   for (std::size_t i = 0; i < arr.size(); ++i) {
@@ -249,7 +249,7 @@ BatchHandler::BatchHandler(const SimOptions& options, RecordStore& store, FaultI
     : opt_(options), store_(store), faults_(faults), limits_(limits), random_(random), st_(stats) {}
 
 Outcome BatchHandler::handle(const RequestView& req) {
-  if (req.method != "POST") return {error_response(405, "0x80060888", "$batch accepts POST only.")};
+  if (req.method != "POST") return {error_response(opt_.error_style, 405, "0x80060888", "$batch accepts POST only.")};
   const auto prefer = header_or(req.headers, "Prefer");
   const bool coe = icontains(prefer, "odata.continue-on-error") && !icontains(prefer, "continue-on-error=false");
   const auto ct = header_or(req.headers, "Content-Type");
@@ -264,7 +264,7 @@ Response BatchHandler::run_operation(const InnerRequest& r, double& delay_ms) {
     if (auto err = faults_.operation_error()) return std::move(*err);
     std::string_view rel, query;
     if (!resolve_target(opt_.service_root, r.target, rel, query))
-      return error_response(404, "0x80060888", "Resource not found for the segment '" + std::string(r.target) + "'.");
+      return error_response(opt_.error_style, 404, "0x80060888", "Resource not found for the segment '" + std::string(r.target) + "'.");
     auto done = store_.execute(r.method, rel, query, r.headers, r.body);
     faults_.operation_applied_then_failed(r.method, done);
     return done;
@@ -305,28 +305,28 @@ Outcome BatchHandler::run_multipart(const RequestView& req, bool continue_on_err
   const auto ct = find_header(req.headers, "Content-Type");
   const auto boundary = ct ? multipart_boundary(*ct) : std::nullopt;
   if (!boundary) {
-    out.response = error_response(400, "0x80048d19",
+    out.response = error_response(opt_.error_style, 400, "0x80048d19",
                                   "A $batch request needs Content-Type: multipart/mixed with a boundary, or application/json.");
     return out;
   }
   const auto outer = parse_multipart(req.body, *boundary, opt_.max_batch_requests + 1);
   if (!outer.error.empty()) {
     out.response = outer.error.find("too many parts") != std::string::npos
-                       ? too_many_requests(opt_.max_batch_requests)
-                       : error_response(400, "0x80048d19", "Malformed $batch body: " + outer.error);
+                       ? too_many_requests(opt_.error_style, opt_.max_batch_requests)
+                       : error_response(opt_.error_style, 400, "0x80048d19", "Malformed $batch body: " + outer.error);
     return out;
   }
   // Parse everything before executing anything: a malformed batch changes nothing.
   std::vector<BatchItem> items;
   std::vector<MultipartParse> nested;  // keeps nested parse results alive (views)
-  if (auto err = parse_parts(outer, opt_.max_batch_requests, nested, items)) {
+  if (auto err = parse_parts(opt_.error_style, outer, opt_.max_batch_requests, nested, items)) {
     out.response = std::move(*err);
     return out;
   }
   std::size_t total = 0;
   for (const auto& item : items) total += item.reqs.size();
   if (total > opt_.max_batch_requests) {
-    out.response = too_many_requests(opt_.max_batch_requests);
+    out.response = too_many_requests(opt_.error_style, opt_.max_batch_requests);
     return out;
   }
   admit_batch(total);
@@ -371,7 +371,7 @@ Outcome BatchHandler::run_multipart(const RequestView& req, bool continue_on_err
 Outcome BatchHandler::run_json(const RequestView& req, bool continue_on_error) {
   Outcome out;
   std::vector<JsonRequest> reqs;
-  if (auto err = parse_json_requests(req.body, opt_.max_batch_requests, reqs)) {
+  if (auto err = parse_json_requests(opt_.error_style, req.body, opt_.max_batch_requests, reqs)) {
     out.response = std::move(*err);
     return out;
   }
@@ -380,7 +380,7 @@ Outcome BatchHandler::run_json(const RequestView& req, bool continue_on_error) {
   std::map<std::string, bool> ok;  // id or group -> succeeded
   json::array responses;
   int failed_status = 0;
-  const auto failed_dependency = error_response(424, "", "Failed Dependency");
+  const auto failed_dependency = error_response(opt_.error_style, 424, "", "Failed Dependency");
   // Runs one request unless a request or group it depends on failed (then 424).
   auto run = [&](const JsonRequest& r) {
     Response res;

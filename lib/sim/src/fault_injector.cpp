@@ -10,13 +10,14 @@ constexpr std::string_view kFaultCode = "0x80040216";
 
 }  // namespace
 
-FaultInjector::FaultInjector(const FaultOptions& faults, SeededRandom& random, SimStats& stats)
-    : faults_(faults), random_(random), st_(stats) {}
+FaultInjector::FaultInjector(const FaultOptions& faults, ErrorStyle style, SeededRandom& random,
+                             SimStats& stats)
+    : faults_(faults), style_(style), random_(random), st_(stats) {}
 
 Response FaultInjector::injected_error() {
   ++st_.injected_errors;
   const auto& statuses = faults_.error_statuses;
-  return error_response(statuses[random_.index(statuses.size())], kFaultCode,
+  return error_response(style_, statuses[random_.index(statuses.size())], kFaultCode,
                         "Simulated fault: an unexpected error occurred.");
 }
 
@@ -41,7 +42,7 @@ void FaultInjector::applied_then_failed(std::string_view method, Outcome& out) {
     return;
   ++st_.applied_then_failed;
   if (faults_.applied_then_failed_drop) out.drop = true;
-  else out.response = error_response(500, kFaultCode, "Simulated fault: the request failed after it was applied.");
+  else out.response = error_response(style_, 500, kFaultCode, "Simulated fault: the request failed after it was applied.");
 }
 
 void FaultInjector::slow_response(Outcome& out) {
@@ -64,7 +65,7 @@ void FaultInjector::operation_applied_then_failed(std::string_view method, Respo
       !random_.chance(faults_.operation_applied_then_failed_probability))
     return;
   ++st_.applied_then_failed;
-  response = error_response(500, kFaultCode, "Simulated fault: the operation failed after it was applied.");
+  response = error_response(style_, 500, kFaultCode, "Simulated fault: the operation failed after it was applied.");
 }
 
 }  // namespace ib::sim

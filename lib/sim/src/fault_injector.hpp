@@ -19,8 +19,9 @@ class SeededRandom;
 
 class FaultInjector {
 public:
-  /// `faults` is the Router's current fault set (replaced in place by set_faults).
-  FaultInjector(const FaultOptions& faults, SeededRandom& random, SimStats& stats);
+  /// `faults` is the Router's current fault set (replaced in place by set_faults); its
+  /// error answers are shaped by `style`.
+  FaultInjector(const FaultOptions& faults, ErrorStyle style, SeededRandom& random, SimStats& stats);
 
   // ---- per top-level request, in this order ----
   /// True: close with a TCP RST instead of processing (counted in injected_resets).
@@ -47,6 +48,7 @@ private:
   Response injected_error();
 
   const FaultOptions& faults_;
+  ErrorStyle style_;
   SeededRandom& random_;
   SimStats& st_;
 };

@@ -42,9 +42,9 @@ Response inspection_response(Router& router, std::string_view what, const Reques
       router.expire_tokens();
       return json_response(200, kOk);
     }
-    return error_response(404, "", "Unknown simulator endpoint; see docs/simulator.md");
+    return error_response(ErrorStyle::Dataverse, 404, "", "Unknown simulator endpoint; see docs/simulator.md");
   } catch (const std::exception& e) {
-    return error_response(400, "", e.what());
+    return error_response(ErrorStyle::Dataverse, 400, "", e.what());
   }
 }
 

@@ -8,10 +8,21 @@ namespace ib::sim {
 
 namespace json = boost::json;
 
-Response error_response(int status, std::string_view code, std::string_view message) {
+Response error_response(ErrorStyle style, int status, std::string_view code,
+                        std::string_view message) {
   // Messages quote request text (percent-decoded URL segments, keys): the answer stays
   // JSON even when those bytes are not UTF-8.
-  json::object err{{"code", code}, {"message", core::to_valid_utf8(message)}};
+  json::object err;
+  if (style == ErrorStyle::FinanceOperations) {
+    err = {{"code", ""},
+           {"message", "An error has occurred."},
+           {"innererror",
+            json::object{{"message", core::to_valid_utf8(message)},
+                         {"type", "Microsoft.Dynamics.Platform.Integration.Services.OData.AxODataWriteException"},
+                         {"stacktrace", ""}}}};
+  } else {
+    err = {{"code", code}, {"message", core::to_valid_utf8(message)}};
+  }
   return json_response(status, json::serialize(json::object{{"error", std::move(err)}}));
 }
 

@@ -4,6 +4,7 @@
 // answer shapes they share. No I/O: simulator.cpp turns Beast messages into these.
 
 #include "sim/multipart.hpp"
+#include "sim/options.hpp"
 
 #include <string>
 #include <string_view>
@@ -34,8 +35,12 @@ struct Outcome {
   bool drop = false;         ///< close the connection (RST) instead of answering
 };
 
-/// `{"error":{"code","message"}}` with the OData JSON headers.
-Response error_response(int status, std::string_view code, std::string_view message);
+/// An error answer with the OData JSON headers, shaped by `style`: Dataverse
+/// `{"error":{"code","message"}}`; Finance and Operations
+/// `{"error":{"code":"","message":"An error has occurred.","innererror":{"message":
+/// <message>,"type":"...AxODataWriteException","stacktrace":""}}}` (`code` unused).
+Response error_response(ErrorStyle style, int status, std::string_view code,
+                        std::string_view message);
 
 /// A JSON body with the OData JSON headers.
 Response json_response(int status, std::string body);

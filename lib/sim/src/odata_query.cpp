@@ -304,7 +304,8 @@ std::string parse_resource_path(std::string_view s, ResourcePath& out) {
     } else {
       pos = start;
     }
-    if (pos < s.size() && s[pos] == '\'') {
+    const bool quoted = pos < s.size() && s[pos] == '\'';
+    if (quoted) {
       if (!read_string_literal(s, pos, value)) return "unterminated string literal in key";
     } else {
       const auto vstart = pos;
@@ -314,6 +315,7 @@ std::string parse_resource_path(std::string_view s, ResourcePath& out) {
       if (name.empty() && is_guid(value)) out.key_is_guid = true;
     }
     out.key.emplace_back(std::move(name), std::move(value));
+    out.key_quoted.push_back(quoted);
     if (pos >= s.size()) return "missing ')' after key";
     if (s[pos] == ',') {
       ++pos;
@@ -375,6 +377,9 @@ std::string parse_query_options(std::string_view raw, QueryOptions& out) {
     } else if (name == "$count") {
       if (value != "true" && value != "false") return "$count must be true or false";
       out.count = value == "true";
+    } else if (name == "cross-company") {
+      if (value != "true" && value != "false") return "cross-company must be true or false";
+      out.cross_company = value == "true";
     } else if (!name.empty() && name.front() == '$') {
       return "The query parameter " + name + " is not supported";
     }

@@ -21,6 +21,8 @@ struct ResourcePath {
   bool has_key = false;
   /// (name, value) pairs; name empty for an unnamed single value (`Set('x')`, `Set(guid)`).
   std::vector<std::pair<std::string, std::string>> key;
+  /// Per key value: it was a quoted string literal (an integer key's literal is not).
+  std::vector<bool> key_quoted;
   /// The single unnamed value was a bare GUID (primary id addressing).
   bool key_is_guid = false;
   /// `Set/$count`
@@ -44,6 +46,8 @@ struct QueryOptions {
   std::optional<std::size_t> top;
   std::optional<std::size_t> skip;
   bool count = false;
+  /// `cross-company=true` (Finance and Operations): every company's records.
+  bool cross_company = false;
 };
 
 /// Parses the raw (percent-encoded) query string; returns an error or "".

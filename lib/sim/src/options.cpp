@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <optional>
+#include <set>
 #include <stdexcept>
 
 namespace ib::sim {
@@ -149,6 +151,25 @@ bool parse_type(std::string_view s, PropertyType& t) {
   return true;
 }
 
+// An array of property names; `non_empty` refuses [].
+void read_names(const json::value& v, const std::string& key, std::vector<std::string>& out,
+                Problems& p, bool non_empty) {
+  if (!v.is_array() || (non_empty && v.get_array().empty())) {
+    p.add(key + (non_empty ? ": expected a non-empty array of property names"
+                           : ": expected an array of property names"));
+    return;
+  }
+  std::vector<std::string> names;
+  for (const auto& s : v.get_array()) {
+    if (!s.is_string() || s.get_string().empty()) {
+      p.add(key + ": names must be non-empty strings");
+      return;
+    }
+    names.emplace_back(s.get_string());
+  }
+  out = std::move(names);
+}
+
 EntitySetOptions parse_entity_set(const json::object& o, Problems& p, const std::string& prefix) {
   EntitySetOptions e;
   for (const auto& [k, v] : o) {
@@ -156,15 +177,20 @@ EntitySetOptions parse_entity_set(const json::object& o, Problems& p, const std:
     if (k == "name") read_string(v, key, e.name, p);
     else if (k == "id_property") read_string(v, key, e.id_property, p);
     else if (k == "allow_unknown_properties") read_bool(v, key, e.allow_unknown_properties, p);
-    else if (k == "key_properties") {
-      if (!v.is_array() || v.get_array().empty()) {
-        p.add(key + ": expected a non-empty array of property names");
-        continue;
-      }
-      e.key_properties.clear();
-      for (const auto& s : v.get_array()) {
-        if (!s.is_string()) p.add(key + ": names must be strings");
-        else e.key_properties.emplace_back(s.get_string());
+    else if (k == "key_properties") read_names(v, key, e.key_properties, p, true);
+    else if (k == "required_properties") read_names(v, key, e.required_properties, p, false);
+    else if (k == "unique_properties") read_names(v, key, e.unique_properties, p, false);
+    else if (k == "company_property") read_string(v, key, e.company_property, p);
+    else if (k == "entity_type") read_string(v, key, e.entity_type, p);
+    else if (k == "table_label") read_string(v, key, e.table_label, p);
+    else if (k == "parent") {
+      const auto* po = as_object(v, key, p);
+      if (!po) continue;
+      for (const auto& [pk, pv] : *po) {
+        const std::string pkey = key + "." + std::string(pk);
+        if (pk == "entity_set") read_string(pv, pkey, e.parent.entity_set, p);
+        else if (pk == "properties") read_names(pv, pkey, e.parent.properties, p, true);
+        else p.add(pkey + ": unknown key");
       }
     } else if (k == "properties") {
       const auto* po = as_object(v, key, p);
@@ -181,12 +207,154 @@ EntitySetOptions parse_entity_set(const json::object& o, Problems& p, const std:
       }
     } else p.add(key + ": unknown key");
   }
-  if (e.name.empty()) p.add(prefix + "name: must not be empty");
-  if (e.id_property.empty()) p.add(prefix + "id_property: must not be empty");
   return e;
 }
 
+bool parse_error_style(std::string_view s, ErrorStyle& out) {
+  if (s == "dataverse") out = ErrorStyle::Dataverse;
+  else if (s == "finance_operations") out = ErrorStyle::FinanceOperations;
+  else return false;
+  return true;
+}
+
+// The declared type of `name` in `e`: a declared property, the id (a GUID as text) or an
+// undeclared key property (a string); nullopt when `e` has no such property.
+std::optional<PropertyType> type_of(const EntitySetOptions& e, std::string_view name) {
+  for (const auto& [n, t] : e.properties)
+    if (n == name) return t;
+  if (!e.id_property.empty() && name == e.id_property) return PropertyType::String;
+  for (const auto& k : e.key_properties)
+    if (k == name) return PropertyType::String;
+  return std::nullopt;
+}
+
+void validate_entity_set(const SimOptions& o, const EntitySetOptions& e, const std::string& prefix,
+                         std::vector<std::string>& p) {
+  if (e.name.empty()) p.push_back(prefix + "name: must not be empty");
+  if (e.key_properties.empty()) p.push_back(prefix + "key_properties: must not be empty");
+  for (const auto& k : e.key_properties) {
+    if (!e.id_property.empty() && k == e.id_property)
+      p.push_back(prefix + "key_properties: '" + k + "' is the id_property");
+    const auto t = type_of(e, k);
+    if (t && *t != PropertyType::String && *t != PropertyType::Integer)
+      p.push_back(prefix + "key_properties: '" + k + "' must be declared string or integer");
+  }
+  if (std::set<std::string>(e.key_properties.begin(), e.key_properties.end()).size() !=
+      e.key_properties.size())
+    p.push_back(prefix + "key_properties: a property is named twice");
+  const auto declared = [&](const std::vector<std::string>& names, const std::string& key) {
+    for (const auto& n : names)
+      if (!type_of(e, n)) p.push_back(prefix + key + ": '" + n + "' is not a declared property");
+  };
+  declared(e.required_properties, "required_properties");
+  declared(e.unique_properties, "unique_properties");
+  if (!e.company_property.empty()) {
+    const auto t = type_of(e, e.company_property);
+    if (!t) p.push_back(prefix + "company_property: '" + e.company_property + "' is not a declared property");
+    else if (*t != PropertyType::String)
+      p.push_back(prefix + "company_property: '" + e.company_property + "' must be a string property");
+    if (o.default_company.empty())
+      p.push_back(prefix + "company_property: needs a non-empty default_company");
+  }
+  if (!e.parent.entity_set.empty() || !e.parent.properties.empty()) {
+    const EntitySetOptions* parent = nullptr;
+    for (const auto& s : o.entity_sets)
+      if (s.name == e.parent.entity_set) parent = &s;
+    if (!parent || parent == &e) {
+      p.push_back(prefix + "parent.entity_set: '" + e.parent.entity_set +
+                  "' must name another entity set");
+    } else if (parent->key_properties.size() != e.parent.properties.size()) {
+      p.push_back(prefix + "parent.properties: needs one property per key property of " +
+                  parent->name + " (" + std::to_string(parent->key_properties.size()) + ")");
+    } else {
+      declared(e.parent.properties, "parent.properties");
+      for (std::size_t i = 0; i < e.parent.properties.size(); ++i) {
+        const auto mine = type_of(e, e.parent.properties[i]);
+        const auto theirs = type_of(*parent, parent->key_properties[i]);
+        if (mine && theirs && *mine != *theirs)
+          p.push_back(prefix + "parent.properties: '" + e.parent.properties[i] +
+                      "' must have the type of " + parent->name + "." + parent->key_properties[i]);
+      }
+    }
+  }
+}
+
 }  // namespace
+
+std::optional<Profile> parse_profile(std::string_view name) {
+  if (name == "dataverse") return Profile::Dataverse;
+  if (name == "finance_operations") return Profile::FinanceOperations;
+  return std::nullopt;
+}
+
+std::string_view to_string(Profile profile) {
+  return profile == Profile::FinanceOperations ? "finance_operations" : "dataverse";
+}
+
+SimOptions SimOptions::finance_operations() {
+  SimOptions o;
+  o.profile = Profile::FinanceOperations;
+  o.service_root = "/data";
+  o.error_style = ErrorStyle::FinanceOperations;
+  // Not documented by Microsoft where we can search: our assumption (docs/simulator.md).
+  o.duplicate_status = 400;
+  o.default_company = "usmf";
+  EntitySetOptions header;
+  header.name = "VendorInvoiceHeaders";
+  header.id_property.clear();
+  header.key_properties = {"dataAreaId", "HeaderReference"};
+  header.properties = {{"dataAreaId", PropertyType::String},    {"HeaderReference", PropertyType::String},
+                       {"InvoiceNumber", PropertyType::String}, {"VendorAccount", PropertyType::String},
+                       {"InvoiceDate", PropertyType::Date},     {"DueDate", PropertyType::Date},
+                       {"Currency", PropertyType::String},      {"InvoiceDescription", PropertyType::String}};
+  header.required_properties = {"InvoiceNumber"};
+  // Accounts payable's "reject duplicate invoice number" per vendor.
+  header.unique_properties = {"dataAreaId", "VendorAccount", "InvoiceNumber"};
+  header.company_property = "dataAreaId";
+  header.entity_type = "VendorInvoiceHeaderEntity";
+  header.table_label = "Pending vendor invoice header (VendInvoiceInfoTable)";
+  EntitySetOptions line;
+  line.name = "VendorInvoiceLines";
+  line.id_property.clear();
+  line.key_properties = {"dataAreaId", "HeaderReference", "InvoiceLineNumber"};
+  line.properties = {{"dataAreaId", PropertyType::String},      {"HeaderReference", PropertyType::String},
+                     {"InvoiceLineNumber", PropertyType::Integer}, {"ItemNumber", PropertyType::String},
+                     {"LineDescription", PropertyType::String}, {"ReceiveNow", PropertyType::Decimal},
+                     {"UnitPrice", PropertyType::Decimal},      {"Amount", PropertyType::Decimal}};
+  line.company_property = "dataAreaId";
+  line.parent = {"VendorInvoiceHeaders", {"dataAreaId", "HeaderReference"}};
+  line.entity_type = "VendorInvoiceLineEntity";
+  line.table_label = "Pending vendor invoice lines (VendInvoiceInfoLine)";
+  o.entity_sets = {std::move(header), std::move(line)};
+  return o;
+}
+
+SimOptions SimOptions::for_profile(Profile profile) {
+  return profile == Profile::FinanceOperations ? finance_operations() : SimOptions{};
+}
+
+std::vector<std::string> validate(const SimOptions& o) {
+  std::vector<std::string> p;
+  if (o.service_root.empty() || o.service_root.front() != '/')
+    p.push_back("service_root: must start with '/'");
+  if (o.tls.cert_file.empty() != o.tls.key_file.empty())
+    p.push_back("tls: give both cert_file and key_file, or neither");
+  const bool fno = o.error_style == ErrorStyle::FinanceOperations;
+  const int s = o.duplicate_status;
+  if (fno ? (s != 400 && s != 409 && s != 412 && s != 500) : (s != 409 && s != 412))
+    p.push_back(fno ? "duplicate_status: must be 400, 409, 412 or 500 (error_style finance_operations)"
+                    : "duplicate_status: must be 409 or 412 (400 and 500 need error_style finance_operations)");
+  if (o.entity_sets.empty()) p.push_back("entity_sets: must not be empty");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < o.entity_sets.size(); ++i) {
+    const auto& e = o.entity_sets[i];
+    const std::string prefix = "entity_sets[" + std::to_string(i) + "].";
+    if (!e.name.empty() && !names.insert(e.name).second)
+      p.push_back(prefix + "name: '" + e.name + "' is used by another entity set");
+    validate_entity_set(o, e, prefix, p);
+  }
+  return p;
+}
 
 SimOptions parse_options(std::string_view text, SimOptions base) {
   Problems p;
@@ -195,18 +363,26 @@ SimOptions parse_options(std::string_view text, SimOptions base) {
   if (ec) throw std::invalid_argument("simulator config: not JSON: " + ec.message());
   if (!doc.is_object()) throw std::invalid_argument("simulator config: expected a JSON object");
   SimOptions o = std::move(base);
+  // The profile is the base the other keys apply to, wherever it stands in the file.
+  if (const auto* pv = doc.get_object().if_contains("profile")) {
+    const auto profile = pv->is_string() ? parse_profile(pv->get_string()) : std::nullopt;
+    if (profile) o = SimOptions::for_profile(*profile);
+    else p.add("profile: must be \"dataverse\" or \"finance_operations\"");
+  }
   for (const auto& [k, v] : doc.get_object()) {
     const std::string key(k);
-    if (k == "listen_address") read_string(v, key, o.listen_address, p);
+    if (k == "profile") continue;
+    else if (k == "listen_address") read_string(v, key, o.listen_address, p);
     else if (k == "port") {
       read_uint(v, key, o.port, p);
     } else if (k == "service_root") read_string(v, key, o.service_root, p);
     else if (k == "public_base_url") read_string(v, key, o.public_base_url, p);
-    else if (k == "duplicate_status") {
-      read_uint(v, key, o.duplicate_status, p);
-      if (o.duplicate_status != 409 && o.duplicate_status != 412)
-        p.add("duplicate_status: must be 409 or 412");
-    } else if (k == "max_batch_requests") read_uint(v, key, o.max_batch_requests, p);
+    else if (k == "duplicate_status") read_uint(v, key, o.duplicate_status, p);
+    else if (k == "error_style") {
+      if (!v.is_string() || !parse_error_style(v.get_string(), o.error_style))
+        p.add("error_style: must be \"dataverse\" or \"finance_operations\"");
+    } else if (k == "default_company") read_string(v, key, o.default_company, p);
+    else if (k == "max_batch_requests") read_uint(v, key, o.max_batch_requests, p);
     else if (k == "batch_error_status_200") read_bool(v, key, o.batch_error_status_200, p);
     else if (k == "max_body_bytes") read_uint(v, key, o.max_body_bytes, p);
     else if (k == "seed") read_uint(v, key, o.seed, p);
@@ -249,11 +425,8 @@ SimOptions parse_options(std::string_view text, SimOptions base) {
       }
     } else p.add(key + ": unknown key");
   }
-  if (o.service_root.empty() || o.service_root.front() != '/')
-    p.add("service_root: must start with '/'");
   while (o.service_root.size() > 1 && o.service_root.back() == '/') o.service_root.pop_back();
-  if (o.tls.cert_file.empty() != o.tls.key_file.empty())
-    p.add("tls: give both cert_file and key_file, or neither");
+  for (auto& problem : validate(o)) p.add(std::move(problem));
   p.throw_if_any("simulator config has problems:");
   return o;
 }

@@ -77,19 +77,45 @@ private:
 
   EntitySet* find_set(std::string_view name);
   std::string entity_url(const EntitySet& set, const std::string& id) const;
+  // `A='x',B=1`: key values as OData literals in key order (the identity of a set
+  // without an id property, and how messages name a record).
+  std::string key_literal(const EntitySet& set, const std::vector<std::string>& key) const;
+  // The index text of key property `i`'s value `v` (a string, or an integer's digits);
+  // false when `v` has the wrong type.
+  bool key_value(const EntitySet& set, std::size_t i, const boost::json::value& v,
+                 std::string& out) const;
+  // The key values of `props`, or the 400 naming a missing or mistyped key property.
+  std::optional<Response> key_of(const EntitySet& set, const boost::json::object& props,
+                                 std::vector<std::string>& key) const;
+  // The unique_properties values of `props` joined, nullopt when the set has no such
+  // rule or one of them is absent or null.
+  std::optional<std::string> unique_of(const EntitySet& set, const boost::json::object& props) const;
+  // Whether a query sees `r`: the default company's records, or all with cross-company.
+  bool visible(const EntitySet& set, const Record& r, bool cross_company) const;
+  std::optional<Response> check_required(const EntitySet& set, const boost::json::object& props) const;
+  // The 400 when `props` name a parent record that does not exist.
+  std::optional<Response> check_parent(const EntitySet& set, const boost::json::object& props) const;
   boost::json::object to_json(const EntitySet& set, const Record& r,
                               const std::vector<std::string>* select, bool annotations) const;
   std::optional<Response> validate(const EntitySet& set, const boost::json::object& body) const;
   std::optional<Response> parse_body(const EntitySet& set, std::string_view body,
                                      boost::json::object& out) const;
-  Response duplicate();
+  // The duplicate answer (duplicate_status), counted; `create` false for an update.
+  Response duplicate(const EntitySet& set, bool create);
+  Response missing_field(const EntitySet& set, const std::string& property, bool key) const;
+  // Finance and Operations error texts: "Write failed for table row of type '<entity>'.
+  // Infolog: Error: <infolog>", and the table's name in them.
+  std::string write_failed(const EntitySet& set, std::string_view infolog) const;
+  std::string table_label(const EntitySet& set) const;
   Response not_found(const EntitySet& set, std::string_view what) const;
   Response written(const EntitySet& set, const Record& r, bool representation,
                    int representation_status, bool location) const;
   Response insert(EntitySet& set, boost::json::object body, std::string id, bool representation,
-                  bool count_stats);
+                  bool from_client);
   Response update(EntitySet& set, Record& r, const boost::json::object& body,
                   bool representation);
+  // Indexes and stores `r` (by id, key and unique values); erase() undoes that.
+  const Record& add(EntitySet& set, Record r);
   void erase(EntitySet& set, const std::string& id);
   Response collection(const EntitySet& set, const QueryOptions& q) const;
 

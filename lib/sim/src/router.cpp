@@ -27,15 +27,24 @@ BulkAction bulk_action(std::string_view rel) {
   return {};
 }
 
+// `options` when valid; throws std::invalid_argument naming every problem otherwise.
+SimOptions checked(SimOptions options) {
+  const auto problems = validate(options);
+  if (problems.empty()) return options;
+  std::string msg = "simulator options have problems:";
+  for (const auto& p : problems) msg += "\n  - " + p;
+  throw std::invalid_argument(msg);
+}
+
 }  // namespace
 
 Router::Router(SimOptions options)
-    : opt_(std::move(options)),
+    : opt_(checked(std::move(options))),
       random_(opt_.seed),
       store_(opt_, random_, st_),
-      tokens_(opt_.auth, random_, st_),
-      faults_(opt_.faults, random_, st_),
-      limits_(opt_.limits, st_),
+      tokens_(opt_.auth, opt_.error_style, random_, st_),
+      faults_(opt_.faults, opt_.error_style, random_, st_),
+      limits_(opt_.limits, opt_.error_style, st_),
       batch_(opt_, store_, faults_, limits_, random_, st_) {
   if (!opt_.records_file.empty()) {
     const auto text = read_text_file(opt_.records_file);
@@ -70,8 +79,9 @@ bool Router::handle_control(const RequestView& req, Response& out) {
   if (path.size() > token_suffix.size() && path.substr(path.size() - token_suffix.size()) == token_suffix &&
       path.substr(1).find('/') == path.size() - token_suffix.size() - 1) {
     std::lock_guard lock(mu_);
+    // The token endpoint is Entra ID's, whatever the service's error style.
     out = req.method == "POST" ? tokens_.issue(req.body)
-                               : error_response(405, "", "The token endpoint accepts POST only.");
+                               : error_response(ErrorStyle::Dataverse, 405, "", "The token endpoint accepts POST only.");
     return true;
   }
   if (path.substr(0, 6) != "/_sim/") return false;
@@ -115,12 +125,12 @@ Outcome Router::process(const RequestView& req) {
   Outcome out;
   std::string_view rel, query;
   if (!resolve_target(opt_.service_root, req.target, rel, query)) {
-    out.response = error_response(404, "0x80060888", "Resource not found for the segment '" + std::string(req.target) + "'.");
+    out.response = error_response(opt_.error_style, 404, "0x80060888", "Resource not found for the segment '" + std::string(req.target) + "'.");
   } else if (rel == "$batch") {
     out = batch_.handle(req);
   } else if (const auto bulk = bulk_action(rel); !bulk.entity_set.empty()) {
     if (req.method != "POST") {
-      out.response = error_response(405, "0x80060888", "Bound actions accept POST only.");
+      out.response = error_response(opt_.error_style, 405, "0x80060888", "Bound actions accept POST only.");
     } else {
       std::size_t processed = 0;
       out.response = store_.execute_bulk(bulk.entity_set, bulk.upsert, req.body, processed);

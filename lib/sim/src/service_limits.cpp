@@ -13,8 +13,8 @@ ServiceLimits::Clock::duration seconds(double s) {
 
 }  // namespace
 
-ServiceLimits::ServiceLimits(const LimitOptions& limits, SimStats& stats)
-    : limits_(limits), st_(stats) {}
+ServiceLimits::ServiceLimits(const LimitOptions& limits, ErrorStyle style, SimStats& stats)
+    : limits_(limits), style_(style), st_(stats) {}
 
 void ServiceLimits::prune(Clock::time_point now) {
   const auto span = seconds(limits_.window_seconds);
@@ -28,7 +28,7 @@ void ServiceLimits::prune(Clock::time_point now) {
 
 Response ServiceLimits::throttle(std::string_view code, std::string message, double retry_seconds) {
   ++st_.throttled;
-  auto r = error_response(429, code, message);
+  auto r = error_response(style_, 429, code, message);
   const auto secs = std::max<long long>(1, static_cast<long long>(std::ceil(retry_seconds)));
   r.headers.emplace_back("Retry-After", std::to_string(secs));
   add_dop_hint(r);

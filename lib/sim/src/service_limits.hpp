@@ -26,7 +26,8 @@ public:
 
   /// `limits` is the Router's current limit set (replaced in place by set_limits, which
   /// then calls restart()).
-  ServiceLimits(const LimitOptions& limits, SimStats& stats);
+  /// Its 429 answers are shaped by `style`.
+  ServiceLimits(const LimitOptions& limits, ErrorStyle style, SimStats& stats);
 
   /// Before a data request is processed at `now`: a 429 answer (counted in `throttled`),
   /// or nullopt after taking a concurrency slot that release() gives back. Takes the slot
@@ -63,6 +64,7 @@ private:
   };
 
   const LimitOptions& limits_;
+  ErrorStyle style_;
   SimStats& st_;
   std::deque<Usage> window_;
   std::uint64_t window_requests_ = 0;

@@ -97,8 +97,10 @@ struct Simulator::Impl : std::enable_shared_from_this<Impl> {
   template <typename Stream>
   asio::awaitable<void> too_large(Stream& stream) {
     http::response<http::string_body> res{http::status::payload_too_large, 11};
+    const auto err = error_response(router.options().error_style, 413, "",
+                                    "The request body is larger than max_body_bytes.");
     res.set(http::field::content_type, "application/json");
-    res.body() = R"({"error":{"code":"","message":"The request body is larger than max_body_bytes."}})";
+    res.body() = err.body;
     res.keep_alive(false);
     res.prepare_payload();
     co_await http::async_write(stream, res, use_tuple);

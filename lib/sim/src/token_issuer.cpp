@@ -38,8 +38,9 @@ std::map<std::string, std::string> parse_form(std::string_view b) {
 
 }  // namespace
 
-TokenIssuer::TokenIssuer(const AuthOptions& auth, SeededRandom& random, SimStats& stats)
-    : auth_(auth), random_(random), st_(stats) {}
+TokenIssuer::TokenIssuer(const AuthOptions& auth, ErrorStyle style, SeededRandom& random,
+                         SimStats& stats)
+    : auth_(auth), style_(style), random_(random), st_(stats) {}
 
 Response TokenIssuer::issue(std::string_view form_body) {
   auto form = parse_form(form_body);
@@ -80,7 +81,7 @@ std::optional<Response> TokenIssuer::check(const HeaderList& headers, std::strin
     why = it == tokens_.end() ? "invalid bearer token" : "expired bearer token";
   }
   ++st_.unauthorized;
-  auto r = error_response(401, "0x80072243", std::string("Authentication failed: ") + std::string(why));
+  auto r = error_response(style_, 401, "0x80072243", std::string("Authentication failed: ") + std::string(why));
   r.headers.emplace_back("WWW-Authenticate",
                          "Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize, "
                          "resource_id=" + std::string(resource_id) + ", error=\"invalid_token\"");

@@ -22,8 +22,9 @@ class TokenIssuer {
 public:
   using Clock = std::chrono::steady_clock;
 
-  /// `auth` is the Router's; tokens draw from `random`.
-  TokenIssuer(const AuthOptions& auth, SeededRandom& random, SimStats& stats);
+  /// `auth` is the Router's; tokens draw from `random`. `style` shapes the 401 answers of
+  /// data requests (the token endpoint answers in Entra ID's shape).
+  TokenIssuer(const AuthOptions& auth, ErrorStyle style, SeededRandom& random, SimStats& stats);
 
   /// The token endpoint's answer to a form body (`grant_type=client_credentials&...`):
   /// 200 with a new token, or Entra ID's 400/401 error shape.
@@ -38,6 +39,7 @@ public:
 
 private:
   const AuthOptions& auth_;
+  ErrorStyle style_;
   SeededRandom& random_;
   SimStats& st_;
   std::unordered_map<std::string, Clock::time_point> tokens_;

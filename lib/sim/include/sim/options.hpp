@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,15 +14,39 @@ namespace ib::sim {
 /// The type of one declared property; checked on every write (400 on a mismatch).
 enum class PropertyType { String, Decimal, Integer, Boolean, Date, DateTimeOffset, Guid };
 
-/// One entity set: a primary id (GUID) and an alternate key made of string properties.
+/// How every error body of a data request is shaped.
+enum class ErrorStyle {
+  /// Dataverse: `{"error":{"code":"0x...","message":"<text>"}}`.
+  Dataverse,
+  /// Finance and Operations: `{"error":{"code":"","message":"An error has occurred.",
+  /// "innererror":{"message":"<text>","type":"Microsoft.Dynamics.Platform.Integration.
+  /// Services.OData.AxODataWriteException","stacktrace":""}}}`.
+  FinanceOperations
+};
+
+/// The presets a config starts from (`"profile"`, `d365-sim --profile`).
+enum class Profile { Dataverse, FinanceOperations };
+
+/// A parent reference: a record of this set needs a record of `entity_set` whose key
+/// values are this record's `properties` (in the parent's key order).
+struct ParentOptions {
+  std::string entity_set;               ///< empty = no parent reference
+  std::vector<std::string> properties;  ///< this set's properties, one per parent key property
+};
+
+/// One entity set: an optional primary id (GUID) and a key made of string or integer
+/// properties.
 struct EntitySetOptions {
   /// Entity set name as it appears in URLs (`/api/data/v9.2/VendorInvoices`).
   std::string name = "VendorInvoices";
-  /// Name of the primary id property (a GUID) in records and bodies.
+  /// Name of the primary id property (a GUID) in records and bodies. Empty: no id; the key
+  /// is the identity and URLs use the key form `Set(A='x',B=1)` (Finance and Operations).
   std::string id_property = "VendorInvoiceId";
-  /// Alternate key properties, in URL order; every create must give them all.
+  /// Key properties (Dataverse: the alternate key), in URL order; every create must give
+  /// them all. A key property is a string unless `properties` declares it `integer`
+  /// (whose URL literal is unquoted: `InvoiceLineNumber=1`).
   std::vector<std::string> key_properties = {"VendorAccount", "InvoiceNumber"};
-  /// Declared properties and their types (the id and key properties are implied strings).
+  /// Declared properties and their types (the id and undeclared key properties are strings).
   std::vector<std::pair<std::string, PropertyType>> properties = {
       {"VendorAccount", PropertyType::String}, {"InvoiceNumber", PropertyType::String},
       {"Amount", PropertyType::Decimal},       {"Currency", PropertyType::String},
@@ -32,6 +57,22 @@ struct EntitySetOptions {
       {"Tax", PropertyType::Decimal},          {"Lines", PropertyType::String}};
   /// false (Dataverse): an undeclared property is a 400 `0x80060888`; true: stored as given.
   bool allow_unknown_properties = false;
+  /// Properties a create must give (not null); a write that omits one is a 400.
+  std::vector<std::string> required_properties;
+  /// A second uniqueness rule besides the key: no two records with equal values of all
+  /// these properties (records missing one of them are not constrained). Empty = none.
+  std::vector<std::string> unique_properties;
+  /// The company (legal entity) property: a create without it gets
+  /// SimOptions::default_company; reads see only the default company's records unless
+  /// `?cross-company=true`. Empty = not company-scoped.
+  std::string company_property;
+  /// The record this set's records belong to (a line's header); checked on every write.
+  ParentOptions parent;
+  /// Names in Finance and Operations error texts: the data entity
+  /// ("Write failed for table row of type '<entity_type>'") and the table
+  /// ("Cannot create a record in <table_label>."). Empty = the set name.
+  std::string entity_type;
+  std::string table_label;
 };
 
 /// Service protection limits (Dataverse api-limits), per simulator (one "user").
@@ -112,6 +153,15 @@ struct TlsOptions {
 
 /// Everything the simulator does, with Dataverse-like defaults.
 struct SimOptions {
+  /// The Finance and Operations preset (docs/simulator.md "Finance and Operations
+  /// profile"): service root `/data`, VendorInvoiceHeaders and VendorInvoiceLines keyed by
+  /// dataAreaId, default company `usmf`, F&O error bodies, duplicate status 400.
+  static SimOptions finance_operations();
+  /// The preset of `profile` (Dataverse = the defaults below).
+  static SimOptions for_profile(Profile profile);
+
+  /// The preset these options started from (informational; set by for_profile).
+  Profile profile = Profile::Dataverse;
   /// Address and port to listen on; port 0 lets the OS pick (see Simulator::port()).
   std::string listen_address = "127.0.0.1";
   std::uint16_t port = 0;
@@ -120,8 +170,14 @@ struct SimOptions {
   /// Base URL used in OData-EntityId/Location; empty = `http(s)://<Host header>`.
   std::string public_base_url;
   std::vector<EntitySetOptions> entity_sets = {EntitySetOptions{}};
-  /// Status of a create that collides with an alternate key: 412 (Dataverse) or 409.
+  /// Status of a create that collides with a key or a uniqueness rule: 412 (Dataverse) or
+  /// 409; with ErrorStyle::FinanceOperations also 400 (its preset) or 500.
   int duplicate_status = 412;
+  /// The shape of every error body of a data request.
+  ErrorStyle error_style = ErrorStyle::Dataverse;
+  /// The company of a create without its set's company_property, and the one company
+  /// reads see without `?cross-company=true`. Needed when a set has a company_property.
+  std::string default_company;
   /// Largest number of requests in one $batch (Dataverse: 1000); more is a 400.
   std::size_t max_batch_requests = 1000;
   /// false (Dataverse): a batch stopped by a failed request answers with that request's
@@ -139,8 +195,18 @@ struct SimOptions {
   TlsOptions tls;
 };
 
+/// `dataverse` / `finance_operations`; nullopt for any other name.
+std::optional<Profile> parse_profile(std::string_view name);
+std::string_view to_string(Profile profile);
+
+/// Every problem of `options` (cross-key rules: key, required, unique, company and parent
+/// properties declared; duplicate_status allowed for the error style; ...); empty = valid.
+/// The Simulator refuses options with problems.
+std::vector<std::string> validate(const SimOptions& options);
+
 /// Parses a JSON config (docs/simulator.md) onto `base`: keys present override, keys absent
-/// keep base's values. Throws std::invalid_argument naming every problem found.
+/// keep base's values; a `"profile"` key replaces `base` by that preset before the other
+/// keys apply. Throws std::invalid_argument naming every problem found (validate() included).
 SimOptions parse_options(std::string_view json, SimOptions base = {});
 /// Reads and parses a JSON config file; throws std::invalid_argument / std::runtime_error.
 SimOptions load_options(const std::filesystem::path& file, SimOptions base = {});
