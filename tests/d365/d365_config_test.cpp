@@ -73,6 +73,8 @@ TEST_CASE("d365 profile: finance_operations sets the F&O defaults; dataverse is 
   CHECK(m.line_unit_price_property == "UnitPrice");
   CHECK(m.line_amount_property == "Amount");
   CHECK(c.classify.duplicate_messages == std::vector<std::string>{"The record already exists"});
+  CHECK(c.invoice.max_lines == 999);
+  CHECK(dv.invoice.max_lines == 1000);
   CHECK(c.classify.duplicate_codes == std::vector<std::string>{"0x80040237"});
   CHECK(c.odata.operation == odata::Operation::create);
   CHECK_FALSE(c.odata.atomic);
@@ -117,9 +119,11 @@ TEST_CASE("d365 profile: explicit keys override the profile's defaults wherever 
   const auto env = loaded("d365: {mapping: {entity_set: Mine}}\n", {{"IB_D365__PROFILE", "finance_operations"}});
   CHECK(env.service_root == "/data");
   CHECK(env.mapping.entity_set == "Mine");
-  // Lines as entities on the Dataverse profile: every line key read.
+  // Lines as entities on the Dataverse profile: every line key read (and max_lines set: one
+  // change set must fit a $batch).
   const auto dv = loaded(R"(
 d365:
+  invoice: {max_lines: 500}
   mapping:
     lines_format: entities
     lines_entity_set: new_invoicelines
@@ -158,12 +162,13 @@ TEST_CASE("d365 profile: the problems of the profile and of lines as entities na
        {"d365.mapping.header_reference_property: required with d365.profile finance_operations "
         "(VendorInvoiceHeaders are keyed by dataAreaId + HeaderReference)"}},
       {"entities needs the lines' entity set (the mapping's own problem, under its d365 key)",
-       "d365: {mapping: {lines_format: entities, header_reference_property: Ref, amount_property: ''}}",
+       "d365: {invoice: {max_lines: 999}, mapping: {lines_format: entities, header_reference_property: Ref, "
+       "amount_property: ''}}",
        {"d365.mapping.lines_entity_set: required with lines_format entities (the lines' entity set, e.g. "
         "VendorInvoiceLines)"}},
       {"entities and a bulk message",
-       "d365: {odata: {operation: create_multiple, entity_type: vendorinvoice}, mapping: {lines_format: entities, "
-       "lines_entity_set: Lines, header_reference_property: Ref}}",
+       "d365: {odata: {operation: create_multiple, entity_type: vendorinvoice}, invoice: {max_lines: 999}, "
+       "mapping: {lines_format: entities, lines_entity_set: Lines, header_reference_property: Ref}}",
        {"d365.mapping.lines_format: entities cannot go with d365.odata.operation create_multiple (a bulk message "
         "carries records of one entity set, not a header with its lines)"}},
       {"entities and atomic",
@@ -181,6 +186,10 @@ TEST_CASE("d365 profile: the problems of the profile and of lines as entities na
        "{lines_format: omit, amount_property: Total}}",
        {"d365.odata.operation: upsert_multiple is a Dataverse message; Finance and Operations has no bulk "
         "messages (d365.profile finance_operations)"}},
+      {"entities and more lines than one $batch holds",
+       "d365: {profile: finance_operations, invoice: {max_lines: 1000}}",
+       {"d365.invoice.max_lines: at most 999 with d365.mapping.lines_format entities (an invoice and its lines "
+        "are one change set of 1 + lines operations in one $batch, and D365 takes at most 1000)"}},
       {"a blank duplicate message", "d365: {classify: {duplicate_messages: ['', exists]}}",
        {"d365.classify.duplicate_messages: empty or blank text (it would match every error)"}},
       {"a line property mapped twice",

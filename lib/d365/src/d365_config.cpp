@@ -90,6 +90,12 @@ void problems_of_profile_and_lines(const D365Config& c, std::vector<std::string>
     }
   }
   if (m.lines_format != invoice::LinesFormat::entities) return;
+  if (c.invoice.max_lines + 1 > odata::kMaxBatchRequests) {
+    problems.push_back("d365.invoice.max_lines: at most " + std::to_string(odata::kMaxBatchRequests - 1) +
+                       " with d365.mapping.lines_format entities (an invoice and its lines are one change set "
+                       "of 1 + lines operations in one $batch, and D365 takes at most " +
+                       std::to_string(odata::kMaxBatchRequests) + ")");
+  }
   if (c.bulk) {
     problems.push_back("d365.mapping.lines_format: entities cannot go with d365.odata.operation " +
                        operation_name(c) +
@@ -130,11 +136,14 @@ void D365Config::apply_profile(Profile p) {
     case Profile::dataverse:
       service_root = "/api/data/v9.2";
       mapping = invoice::MappingConfig{};
+      invoice.max_lines = invoice::DecodeConfig{}.max_lines;
       classify.duplicate_messages.clear();
       break;
     case Profile::finance_operations:
       service_root = "/data";
       mapping = finance_operations_mapping();
+      // 1 header + 999 lines: the most operations D365 takes in one $batch.
+      invoice.max_lines = odata::kMaxBatchRequests - 1;
       classify.duplicate_messages = {"The record already exists"};
       break;
   }

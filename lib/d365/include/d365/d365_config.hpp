@@ -85,11 +85,12 @@ struct D365Config {
   invoice::KeyConfig key;
   invoice::MappingConfig mapping;
 
-  /// Sets `profile` and its defaults: service_root, the whole mapping and
+  /// Sets `profile` and its defaults: service_root, the whole mapping, invoice.max_lines and
   /// classify.duplicate_messages. finance_operations: `/data`; VendorInvoiceHeaders keyed
   /// by [dataAreaId, HeaderReference] (company_property dataAreaId, header_reference_property
   /// HeaderReference, description_property InvoiceDescription, no amount or tax property),
-  /// lines_format entities into VendorInvoiceLines; duplicate_messages
+  /// lines_format entities into VendorInvoiceLines; invoice.max_lines 999 (one change set
+  /// of 1 + lines operations fits D365's 1000 per `$batch`); duplicate_messages
   /// ["The record already exists"]. dataverse: the plain defaults of each struct.
   void apply_profile(Profile profile);
   /// Reads every `d365.` key from `source` (problems land in the source). `d365.profile`
