@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -507,4 +508,24 @@ TEST_CASE("sim_fno: records of both sets through /_sim/records and records files
   fine.records_file = reversed.string();
   Simulator loaded(fine);
   CHECK(loaded.stats().records == 2);
+}
+
+TEST_CASE("sim_fno: the Simulator refuses options that validate() refuses, with every problem named") {
+  auto o = SimOptions::finance_operations();
+  o.duplicate_status = 418;
+  o.default_company.clear();
+  o.entity_sets[1].parent.entity_set = "Nothing";
+  try {
+    Simulator sim(o);
+    FAIL("expected an exception");
+  } catch (const std::invalid_argument& e) {
+    const std::string msg = e.what();
+    CHECK_THAT(msg, Catch::Contains("duplicate_status: must be 400, 409, 412 or 500"));
+    CHECK_THAT(msg, Catch::Contains("entity_sets[0].company_property: needs a non-empty default_company"));
+    CHECK_THAT(msg, Catch::Contains("entity_sets[1].parent.entity_set: 'Nothing' must name another entity set"));
+  }
+  // The Dataverse defaults do not take the F&O statuses.
+  SimOptions dv;
+  dv.duplicate_status = 400;
+  CHECK_THROWS_AS(Simulator(dv), std::invalid_argument);
 }

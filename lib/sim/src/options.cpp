@@ -189,7 +189,7 @@ EntitySetOptions parse_entity_set(const json::object& o, Problems& p, const std:
       for (const auto& [pk, pv] : *po) {
         const std::string pkey = key + "." + std::string(pk);
         if (pk == "entity_set") read_string(pv, pkey, e.parent.entity_set, p);
-        else if (pk == "properties") read_names(pv, pkey, e.parent.properties, p, true);
+        else if (pk == "properties") read_names(pv, pkey, e.parent.properties, p, false);
         else p.add(pkey + ": unknown key");
       }
     } else if (k == "properties") {

@@ -458,7 +458,7 @@ Response RecordStore::update(EntitySet& set, Record& r, const json::object& body
     if (auto err = check_parent(set, after.props)) return *err;
   ++after.version;
   Record before = r;
-  erase(set, r.id);  // `r` is gone from here on
+  erase(set, before.id);  // `r` is gone from here on
   const Record& stored = add(set, std::move(after));
   ++st_.updates;
   if (atomic_) undo_.push_back(Undo{Undo::Kind::Updated, &set, std::move(before)});

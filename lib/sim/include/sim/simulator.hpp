@@ -50,18 +50,19 @@ struct SimStats {
 /// One stored record.
 struct SimRecord {
   std::string entity_set;
-  std::string id;                               ///< primary id (lower-case GUID)
+  std::string id;  ///< primary id (lower-case GUID); without an id property the key form `A='x',N=1`
   std::vector<std::string> key;                 ///< alternate key values, in key order
   std::string json;                             ///< the record as JSON, id property included
   std::chrono::system_clock::time_point created_at;  ///< when it was created (or loaded)
 };
 
-/// A Dataverse-like OData service on Boost.Beast (see docs/simulator.md). All methods are
+/// A Dataverse-like OData service on Boost.Beast, or F&O-like with
+/// SimOptions::finance_operations() (see docs/simulator.md). All methods are
 /// thread-safe; state lives behind one mutex, the network runs on one io_context thread.
 class Simulator {
 public:
   /// Runs on its own thread. Binds at once (throws std::exception on bind/TLS/config
-  /// problems, e.g. an unreadable records_file).
+  /// problems: options that validate() refuses, an unreadable records_file).
   explicit Simulator(SimOptions options);
   /// Runs on `executor` (a single-threaded io_context); the caller runs it.
   Simulator(boost::asio::any_io_executor executor, SimOptions options);
