@@ -11,7 +11,8 @@
 //   names no request, or that repeats an id already answered, is credited to nobody;
 // - a request without its own answer is not_processed (transient when an atomic change
 //   set was rolled back), never created, duplicate or permanent;
-// - created/duplicate only from an own 2xx/4xx answer; throttled always has a wait.
+// - created/duplicate only from an own 2xx/4xx answer (duplicate also from a 500 naming a
+//   duplicate text, F&O); throttled always has a wait.
 
 #include "odata/batch_reader.hpp"
 #include "odata/batch_result.hpp"
@@ -62,7 +63,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   sent.atomic = atomic;
   for (std::size_t i = 0; i < n; ++i) sent.content_ids.push_back(std::to_string(i + 1));
   BatchHttpResponse response{status, {{"Content-Type", content_type}, {"Retry-After", "7"}}, body};
-  const auto results = read_batch_response(sent, response, ClassifyConfig{});
+  ClassifyConfig config;
+  config.duplicate_messages = {"already exists"};  // F&O's duplicate text (classify rule 5b)
+  const auto results = read_batch_response(sent, response, config);
 
   // The oracle: what the reader itself saw (same default limits as read_batch_response).
   const auto parsed = parse_batch_response(content_type, body);
@@ -82,7 +85,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto o = r.classification.outcome;
     if (o == AnswerClass::created || o == AnswerClass::duplicate) {
       require(r.has_part, "created/duplicate only with an own response part");
-      require(r.part.status >= 200 && r.part.status <= 499, "created/duplicate from a 2xx/4xx part");
+      require((r.part.status >= 200 && r.part.status <= 499) || (o == AnswerClass::duplicate && r.part.status == 500),
+              "created/duplicate from a 2xx/4xx part, duplicate also from a 500");
     }
     if (o == AnswerClass::throttled) require(r.classification.retry_after.has_value(), "throttled has a wait");
     if (parsed.parts.empty()) {

@@ -73,3 +73,23 @@ TEST_CASE("fingerprint: changes with any money field") {
   CHECK(changed([](Invoice& i) { i.lines.pop_back(); }));
   CHECK(changed([](Invoice& i) { i.amount = Decimal::parse("-100").value(); }));
 }
+
+TEST_CASE("header_reference: IB + the first 18 upper-case hex digits of SHA-256(dedup key)") {
+  // Expected values: Python's hashlib.sha256(key.encode()).hexdigest()[:18].upper().
+  const std::pair<std::string, std::string> rows[] = {
+      {"USMF|V-1|A'B/C", "IBDC797812744DCC5021"},
+      {"USMF|V-1000|INV-2026-0001", "IB7D6E13379280745C9F"},
+      {"", "IBE3B0C44298FC1C149A"},  // SHA-256 of nothing: e3b0c442...
+  };
+  for (const auto& [key, want] : rows) {
+    INFO(key);
+    CHECK(header_reference(key) == want);
+    CHECK(header_reference(key).size() == 20);
+  }
+  // The reference follows the dedup key, so the key's case rule decides what collides.
+  Invoice inv = base();
+  CHECK(header_reference(dedup_key(inv, {})) == header_reference("USMF|V-1|INV-7"));
+  CHECK(header_reference(dedup_key(inv, {KeyCase::preserve, true})) != header_reference(dedup_key(inv, {})));
+  inv.company = "DEMF";
+  CHECK(header_reference(dedup_key(inv, {})) != header_reference("USMF|V-1|INV-7"));
+}

@@ -29,7 +29,7 @@ void check_decoded(const Result<Invoice>& r, std::size_t& ok) {
     return;
   }
   ++ok;
-  const auto m = map_invoice(*r, MappingConfig{});
+  const auto m = map_invoice(*r, MappingConfig{}, dedup_key(*r, KeyConfig{}));
   boost::system::error_code ec;
   const auto v = boost::json::parse(m.body, ec);
   REQUIRE_FALSE(ec);

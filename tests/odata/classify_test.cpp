@@ -110,3 +110,64 @@ TEST_CASE("ClassifyConfig::validate reports every problem") {
   const auto p = c.validate();
   CHECK(p.size() == 4);
 }
+
+TEST_CASE("classify: duplicate messages (F&O): in error.message or innererror.message, 4xx or 500") {
+  const std::string dup =
+      "Write failed for table row of type 'VendorInvoiceHeaderEntity'. Infolog: Error: Cannot create a record in "
+      "Pending vendor invoice header (VendInvoiceInfoTable). The record already exists.";
+  struct MessageRow {
+    int status;
+    std::string message;
+    std::string inner;
+    ib::core::AnswerClass want;
+  };
+  const MessageRow rows[] = {
+      {400, "An error has occurred.", dup, ib::core::AnswerClass::duplicate},
+      {400, dup, "", ib::core::AnswerClass::duplicate},
+      {409, "An error has occurred.", dup, ib::core::AnswerClass::duplicate},
+      {412, "", "the RECORD already EXISTS.", ib::core::AnswerClass::duplicate},  // ASCII case-insensitive
+      {422, "x", "The record already exists", ib::core::AnswerClass::duplicate},
+      // F&O may answer a failed write with 500: with the text, a duplicate; other 5xx are not
+      {500, "An error has occurred.", dup, ib::core::AnswerClass::duplicate},
+      {500, "An error has occurred.", "Deadlock", ib::core::AnswerClass::transient},
+      {502, "", dup, ib::core::AnswerClass::transient},
+      {503, dup, dup, ib::core::AnswerClass::transient},
+      // earlier rows win
+      {429, "", dup, ib::core::AnswerClass::throttled},
+      {201, "", dup, ib::core::AnswerClass::created},
+      // other refusals
+      {400, "An error has occurred.", "Field 'Vendor account' must be filled in.", ib::core::AnswerClass::permanent},
+      {400, "The record already exist", "", ib::core::AnswerClass::permanent},  // not the whole text
+      {400, "", "", ib::core::AnswerClass::permanent},
+  };
+  ClassifyConfig config;
+  config.duplicate_messages = {"The record already exists"};
+  for (const auto& r : rows) {
+    ClassifyInput in;
+    in.status = r.status;
+    in.error_message = r.message;
+    in.inner_error_message = r.inner;
+    INFO("status " << r.status << " message '" << r.message << "' inner '" << r.inner << "'");
+    CHECK(to_string(classify(in, config).outcome) == to_string(r.want));
+  }
+  // Without duplicate texts (the Dataverse default) a text decides nothing.
+  ClassifyInput text_only;
+  text_only.status = 400;
+  text_only.inner_error_message = dup;
+  CHECK(classify(text_only, ClassifyConfig{}).outcome == ib::core::AnswerClass::permanent);
+  text_only.status = 500;
+  CHECK(classify(text_only, ClassifyConfig{}).outcome == ib::core::AnswerClass::transient);
+  // A part that never came is not processed, whatever the texts.
+  ClassifyInput missing;
+  missing.part_present = false;
+  missing.inner_error_message = dup;
+  CHECK(classify(missing, config).outcome == ib::core::AnswerClass::not_processed);
+}
+
+TEST_CASE("ClassifyConfig::validate refuses empty or blank duplicate messages") {
+  ClassifyConfig c;
+  c.duplicate_messages = {"The record already exists", "", " \t"};
+  CHECK(c.validate() == std::vector<std::string>{
+                            "odata.classify.duplicate_messages: empty or blank text (it would match every error)",
+                            "odata.classify.duplicate_messages: empty or blank text (it would match every error)"});
+}

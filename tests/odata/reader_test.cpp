@@ -292,8 +292,140 @@ TEST_CASE("reader helpers") {
   CHECK_FALSE(multipart_boundary("multipart/mixed; boundary=\"\""));
   CHECK(parse_retry_after(" 120 ") == seconds(120));
   CHECK_FALSE(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"));
-  CHECK(parse_error_body("{\"error\":{\"code\":\"0x1\",\"message\":\"m\"}}") ==
-        std::pair<std::string, std::string>{"0x1", "m"});
-  CHECK(parse_error_body("<html>") == std::pair<std::string, std::string>{});
-  CHECK(parse_error_body("{\"error\":\"flat\"}") == std::pair<std::string, std::string>{});
+  CHECK(parse_error_body("{\"error\":{\"code\":\"0x1\",\"message\":\"m\"}}") == ErrorBody{"0x1", "m", ""});
+  CHECK(parse_error_body("<html>") == ErrorBody{});
+  CHECK(parse_error_body("{\"error\":\"flat\"}") == ErrorBody{});
+}
+
+namespace {
+
+// Finance and Operations' error body (CONTRACT-FNO.md): the generic text outside, the
+// specific one in innererror.
+std::string fno_error(const std::string& inner) {
+  return R"({"error":{"code":"","message":"An error has occurred.","innererror":{"message":")" + inner +
+         R"(","type":"Microsoft.Dynamics.Platform.Integration.Services.OData.AxODataWriteException","stacktrace":""}}})";
+}
+
+const std::string kFnoDuplicate =
+    "Write failed for table row of type 'VendorInvoiceHeaderEntity'. Infolog: Error: Cannot create a record in "
+    "Pending vendor invoice header (VendInvoiceInfoTable). The record already exists.";
+const std::string kFnoDuplicateLine =
+    "Write failed for table row of type 'VendorInvoiceLineEntity'. Infolog: Error: Cannot create a record in "
+    "Pending vendor invoice line (VendInvoiceInfoLine). The record already exists.";
+const std::string kFnoMissing = "Field 'Vendor account' must be filled in.";
+
+ClassifyConfig fno_classify() {
+  ClassifyConfig c;
+  c.duplicate_messages = {"The record already exists"};
+  return c;
+}
+
+std::string mime_part(const std::string& boundary, const std::string& id, int status, const std::string& body) {
+  std::string s = "--" + boundary + "\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n";
+  if (!id.empty()) s += "Content-ID: " + id + "\r\n";
+  return s + "\r\nHTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json; odata.metadata=minimal\r\n\r\n" +
+         body + "\r\n";
+}
+
+BatchHttpResponse multipart_answer(const std::string& inner) {
+  return BatchHttpResponse{200, {{"Content-Type", "multipart/mixed; boundary=batchresponse_f"}},
+                           inner + "--batchresponse_f--\r\n"};
+}
+
+BatchHttpResponse json_answer(const std::string& responses) {
+  return BatchHttpResponse{200, {{"Content-Type", "application/json; odata.metadata=minimal"}},
+                           R"({"responses":[)" + responses + "]}"};
+}
+
+std::string json_item(const std::string& id, int status, const std::string& body, bool grouped = true) {
+  return R"({"id":")" + id + R"(",)" + (grouped ? R"("atomicityGroup":"g1",)" : "") +
+         R"("status":)" + std::to_string(status) + R"(,"headers":{"content-type":"application/json"},"body":)" + body +
+         "}";
+}
+
+}  // namespace
+
+TEST_CASE("reader: F&O error bodies: innererror.message is read, shown and classifies a duplicate") {
+  CHECK(parse_error_body(fno_error(kFnoDuplicate)) == ErrorBody{"", "An error has occurred.", kFnoDuplicate});
+  CHECK(parse_error_body(R"({"error":{"message":"m","innererror":"flat"}})") == ErrorBody{"", "m", ""});
+  CHECK(parse_error_body(R"({"error":{"innererror":{"message":"only inside"}}})") == ErrorBody{"", "", "only inside"});
+
+  const auto multipart = multipart_answer(mime_part("batchresponse_f", "1", 400, fno_error(kFnoDuplicate)) +
+                                          mime_part("batchresponse_f", "2", 400, fno_error(kFnoMissing)) +
+                                          mime_part("batchresponse_f", "3", 500, fno_error(kFnoDuplicate)));
+  const auto json = json_answer(json_item("1", 400, fno_error(kFnoDuplicate), false) + "," +
+                                json_item("2", 400, fno_error(kFnoMissing), false) + "," +
+                                json_item("3", 500, fno_error(kFnoDuplicate), false));
+  for (const auto* answer : {&multipart, &json}) {
+    INFO((answer == &json ? "json" : "multipart"));
+    const auto r = read_batch_response(sent_batch(3), *answer, fno_classify());
+    REQUIRE(r.size() == 3);
+    CHECK(outcomes(r) == std::vector<ib::core::AnswerClass>{ib::core::AnswerClass::duplicate,
+                                                            ib::core::AnswerClass::permanent,
+                                                            ib::core::AnswerClass::duplicate});
+    CHECK(r[0].part.error_message == "An error has occurred.");
+    CHECK(r[0].part.error_inner_message == kFnoDuplicate);
+    CHECK(r[1].error == "400: An error has occurred. (" + kFnoMissing + ")");
+    // Without duplicate texts (the Dataverse default) the same answers are a refusal and a 500.
+    CHECK(outcomes(read_batch_response(sent_batch(3), *answer, kConfig)) ==
+          std::vector<ib::core::AnswerClass>{ib::core::AnswerClass::permanent, ib::core::AnswerClass::permanent,
+                                             ib::core::AnswerClass::transient});
+  }
+}
+
+TEST_CASE("reader: F&O change sets: a duplicate header is a duplicate invoice, a duplicate line a rejected line") {
+  // One invoice with three lines: request "1", lines "1-1".."1-3" in one change set.
+  EncodedBatch sent = sent_batch(1);
+  sent.line_ids = {{"1-1", "1-2", "1-3"}};
+  const std::string cs = "changesetresponse_f";
+  auto change_set = [&](const std::string& parts) {
+    return "--batchresponse_f\r\nContent-Type: multipart/mixed; boundary=" + cs + "\r\n\r\n" + parts + "--" + cs +
+           "--\r\n";
+  };
+  struct Row {
+    const char* name;
+    BatchHttpResponse answer;
+    ib::core::AnswerClass want;
+    std::size_t failed_line;
+    std::string error;
+  };
+  const Row rows[] = {
+      {"multipart: the failed change set's one answer names the header",
+       multipart_answer(change_set(mime_part(cs, "1", 400, fno_error(kFnoDuplicate)))),
+       ib::core::AnswerClass::duplicate, 0, "400: An error has occurred. (" + kFnoDuplicate + ")"},
+      {"multipart: one answer without a Content-ID, 500, matched by position",
+       multipart_answer(mime_part("batchresponse_f", "", 500, fno_error(kFnoDuplicate))),
+       ib::core::AnswerClass::duplicate, 0, "500: An error has occurred. (" + kFnoDuplicate + ")"},
+      {"json: the header refused as a duplicate, its lines rolled back (424)",
+       json_answer(json_item("1", 400, fno_error(kFnoDuplicate)) + "," +
+                   json_item("1-1", 424, fno_error("Failed dependency")) + "," +
+                   json_item("1-2", 424, fno_error("Failed dependency")) + "," +
+                   json_item("1-3", 424, fno_error("Failed dependency"))),
+       ib::core::AnswerClass::duplicate, 0, "400: An error has occurred. (" + kFnoDuplicate + ")"},
+      {"json: line 2 exists already (another record): the invoice is rejected, the line named",
+       json_answer(json_item("1", 424, fno_error("Failed dependency")) + "," +
+                   json_item("1-1", 424, fno_error("Failed dependency")) + "," +
+                   json_item("1-2", 400, fno_error(kFnoDuplicateLine)) + "," +
+                   json_item("1-3", 424, fno_error("Failed dependency"))),
+       ib::core::AnswerClass::permanent, 2, "line 2: 400: An error has occurred. (" + kFnoDuplicateLine + ")"},
+      {"multipart: line 3 answered 500 with the duplicate text: still the line's, rejected",
+       multipart_answer(change_set(mime_part(cs, "1-3", 500, fno_error(kFnoDuplicateLine)))),
+       ib::core::AnswerClass::permanent, 3, "line 3: 500: An error has occurred. (" + kFnoDuplicateLine + ")"},
+      {"json: a 500 without the duplicate text is transient",
+       json_answer(json_item("1", 500, fno_error("Deadlock")) + "," + json_item("1-1", 424, "{}") + "," +
+                   json_item("1-2", 424, "{}") + "," + json_item("1-3", 424, "{}")),
+       ib::core::AnswerClass::transient, 0, "500: An error has occurred. (Deadlock)"},
+      {"multipart: the whole change set created",
+       multipart_answer(change_set(mime_part(cs, "1", 201, "{}") + mime_part(cs, "1-1", 201, "{}") +
+                                   mime_part(cs, "1-2", 201, "{}") + mime_part(cs, "1-3", 201, "{}"))),
+       ib::core::AnswerClass::created, 0, ""},
+  };
+  for (const auto& row : rows) {
+    INFO(row.name);
+    const auto r = read_batch_response(sent, row.answer, fno_classify());
+    REQUIRE(r.size() == 1);
+    CHECK(to_string(r[0].classification.outcome) == to_string(row.want));
+    CHECK(r[0].failed_line == row.failed_line);
+    CHECK(r[0].error == row.error);
+  }
 }

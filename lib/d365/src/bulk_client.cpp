@@ -246,10 +246,14 @@ boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWri
     co_return;
   }
 
-  const auto [code, message] = odata::parse_error_body(response->body);
+  const auto error = odata::parse_error_body(response->body);
+  const auto& code = error.code;
+  const auto& message = error.message;
   odata::ClassifyInput in;
   in.status = response->status;
   in.error_code = code;
+  in.error_message = message;
+  in.inner_error_message = error.inner_message;
   if (auto ra = response->header("Retry-After")) in.retry_after = odata::parse_retry_after(*ra);
   const auto c = odata::classify(in, config_.batch.classify);
   auto line = std::to_string(response->status) + (code.empty() ? "" : " " + code) + ": " +

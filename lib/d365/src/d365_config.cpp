@@ -37,18 +37,117 @@ void read_pairs(config::ConfigSource& s, std::string_view key,
   out.assign(m.begin(), m.end());
 }
 
-// create_multiple / upsert_multiple: the table's logical name, and a key for upserts.
-void problems_of_bulk(const D365Config& c, std::vector<std::string>& problems) {
-  if (c.entity_type.empty()) {
-    problems.push_back("d365.odata.entity_type: required by operation " + std::string(to_string(*c.bulk)) +
-                       " (the table's logical name, written as @odata.type)");
+// The default mapping of Finance and Operations vendor invoices (docs/invoice-model.md,
+// "Finance and Operations"): VendorInvoiceHeaders + VendorInvoiceLines.
+invoice::MappingConfig finance_operations_mapping() {
+  invoice::MappingConfig m;
+  m.entity_set = "VendorInvoiceHeaders";
+  m.key_properties = {"dataAreaId", "HeaderReference"};
+  m.vendor_account_property = "VendorAccount";
+  m.invoice_number_property = "InvoiceNumber";
+  m.company_property = "dataAreaId";
+  m.header_reference_property = "HeaderReference";
+  m.invoice_date_property = "InvoiceDate";
+  m.due_date_property = "DueDate";
+  m.currency_property = "Currency";
+  m.amount_property.clear();  // the header has no total: F&O sums the lines
+  m.tax_property.clear();
+  m.description_property = "InvoiceDescription";
+  m.lines_format = invoice::LinesFormat::entities;
+  m.lines_entity_set = "VendorInvoiceLines";
+  m.line_number_property = "InvoiceLineNumber";
+  m.line_item_property = "ItemNumber";
+  m.line_description_property = "LineDescription";
+  m.line_quantity_property = "ReceiveNow";
+  m.line_unit_price_property = "UnitPrice";
+  m.line_amount_property = "Amount";
+  return m;
+}
+
+// The name `d365.odata.operation` has: a bulk message's or the `$batch` operation's.
+std::string operation_name(const D365Config& c) {
+  return c.bulk ? std::string(to_string(*c.bulk)) : std::string(odata::to_string(c.odata.operation));
+}
+
+// What goes with lines as records of their own (lines_format entities), and the F&O profile.
+void problems_of_profile_and_lines(const D365Config& c, std::vector<std::string>& problems) {
+  const auto& m = c.mapping;
+  if (c.profile == Profile::finance_operations) {
+    const auto& keys = m.key_properties;
+    if (m.header_reference_property.empty()) {
+      problems.push_back(
+          "d365.mapping.header_reference_property: required with d365.profile finance_operations "
+          "(VendorInvoiceHeaders are keyed by dataAreaId + HeaderReference)");
+    } else if (std::find(keys.begin(), keys.end(), m.header_reference_property) == keys.end()) {
+      problems.push_back("d365.mapping.header_reference_property: '" + m.header_reference_property +
+                         "' must be one of d365.mapping.key_properties with d365.profile finance_operations "
+                         "(VendorInvoiceHeaders are keyed by dataAreaId + HeaderReference)");
+    }
+    if (c.bulk) {
+      problems.push_back("d365.odata.operation: " + operation_name(c) +
+                         " is a Dataverse message; Finance and Operations has no bulk messages "
+                         "(d365.profile finance_operations)");
+    }
   }
-  if (*c.bulk == BulkMessage::upsert_multiple && c.mapping.key_properties.empty()) {
-    problems.push_back("d365.mapping.key_properties: upsert_multiple addresses records by key");
+  if (m.lines_format != invoice::LinesFormat::entities) return;
+  if (c.invoice.max_lines + 1 > odata::kMaxBatchRequests) {
+    problems.push_back("d365.invoice.max_lines: at most " + std::to_string(odata::kMaxBatchRequests - 1) +
+                       " with d365.mapping.lines_format entities (an invoice and its lines are one change set "
+                       "of 1 + lines operations in one $batch, and D365 takes at most " +
+                       std::to_string(odata::kMaxBatchRequests) + ")");
+  }
+  if (c.bulk) {
+    problems.push_back("d365.mapping.lines_format: entities cannot go with d365.odata.operation " +
+                       operation_name(c) +
+                       " (a bulk message carries records of one entity set, not a header with its lines)");
+  } else if (c.odata.operation != odata::Operation::create) {
+    problems.push_back("d365.mapping.lines_format: entities needs d365.odata.operation create, not " +
+                       operation_name(c) +
+                       " (lines are created with their header; a PATCH would address each line by a key "
+                       "with its integer line number, which the bridge does not write)");
+  }
+  if (c.odata.atomic) {
+    problems.push_back(
+        "d365.mapping.lines_format: entities cannot go with d365.odata.atomic: true (each invoice and its "
+        "lines are a change set of their own; in one atomic change set a single refused invoice would roll "
+        "back every invoice of the batch)");
   }
 }
 
 }  // namespace
+
+std::string_view to_string(Profile p) {
+  switch (p) {
+    case Profile::dataverse: return "dataverse";
+    case Profile::finance_operations: return "finance_operations";
+  }
+  return "?";
+}
+
+std::optional<Profile> parse_profile(std::string_view name) {
+  if (name == "dataverse") return Profile::dataverse;
+  if (name == "finance_operations") return Profile::finance_operations;
+  return std::nullopt;
+}
+
+void D365Config::apply_profile(Profile p) {
+  profile = p;
+  switch (p) {
+    case Profile::dataverse:
+      service_root = "/api/data/v9.2";
+      mapping = invoice::MappingConfig{};
+      invoice.max_lines = invoice::DecodeConfig{}.max_lines;
+      classify.duplicate_messages.clear();
+      break;
+    case Profile::finance_operations:
+      service_root = "/data";
+      mapping = finance_operations_mapping();
+      // 1 header + 999 lines: the most operations D365 takes in one $batch.
+      invoice.max_lines = odata::kMaxBatchRequests - 1;
+      classify.duplicate_messages = {"The record already exists"};
+      break;
+  }
+}
 
 std::string D365AuthConfig::effective_token_url() const {
   if (!token_url.empty()) return token_url;
@@ -76,6 +175,12 @@ d365::BatchClientConfig D365Config::batch_client_config(std::size_t max_requests
 }
 
 void D365Config::load(config::ConfigSource& s) {
+  // The profile first: it sets defaults that every key below may override.
+  if (s.has("d365.profile")) {
+    std::string name(to_string(profile));
+    s.read_enum("d365.profile", name, {"dataverse", "finance_operations"});
+    if (auto p = parse_profile(name)) apply_profile(*p);
+  }
   s.read("d365.base_url", base_url);
   s.read("d365.service_root", service_root);
   s.read("d365.request_deadline", request_deadline);
@@ -124,6 +229,7 @@ void D365Config::load(config::ConfigSource& s) {
   s.reject_removed("d365.odata.max_requests", "batch.max_items");
 
   s.read("d365.classify.duplicate_codes", classify.duplicate_codes);
+  s.read("d365.classify.duplicate_messages", classify.duplicate_messages);
   if (s.has("d365.classify.duplicate_statuses")) {
     std::vector<std::string> statuses;
     s.read("d365.classify.duplicate_statuses", statuses);
@@ -167,8 +273,16 @@ void D365Config::load(config::ConfigSource& s) {
   s.read("d365.mapping.tax_property", m.tax_property);
   s.read("d365.mapping.description_property", m.description_property);
   s.read("d365.mapping.lines_property", m.lines_property);
-  read_named(s, "d365.mapping.lines_format", m.lines_format, {"omit", "json_string", "nested_array"},
+  read_named(s, "d365.mapping.lines_format", m.lines_format, {"omit", "json_string", "nested_array", "entities"},
              invoice::parse_lines_format);
+  s.read("d365.mapping.header_reference_property", m.header_reference_property);
+  s.read("d365.mapping.lines_entity_set", m.lines_entity_set);
+  s.read("d365.mapping.line_number_property", m.line_number_property);
+  s.read("d365.mapping.line_item_property", m.line_item_property);
+  s.read("d365.mapping.line_description_property", m.line_description_property);
+  s.read("d365.mapping.line_quantity_property", m.line_quantity_property);
+  s.read("d365.mapping.line_unit_price_property", m.line_unit_price_property);
+  s.read("d365.mapping.line_amount_property", m.line_amount_property);
   read_pairs(s, "d365.mapping.extra_properties", m.extra_properties);
   read_pairs(s, "d365.mapping.fixed_properties", m.fixed_properties);
   s.read("d365.mapping.decimals_as_strings", m.decimals_as_strings);
@@ -205,8 +319,19 @@ config::HostFindings D365Config::check_host(const config::ConfigSource& s, const
 
 std::vector<std::string> D365Config::validate() const {
   std::vector<std::string> problems;
-  auto add = [&](const std::string& prefix, const std::vector<std::string>& more) {
-    for (const auto& p : more) problems.push_back(p.rfind(prefix, 0) == 0 ? p : prefix + p);
+  // A module's problem names its own key (`mapping.entity_set: ...`): where that key is
+  // ours under another name (`own` -> `d365.mapping.`), it is renamed, else prefixed.
+  auto add = [&](const std::string& prefix, const std::vector<std::string>& more, std::string_view own = {},
+                 std::string_view ours = {}) {
+    for (const auto& p : more) {
+      if (p.rfind(prefix, 0) == 0) {
+        problems.push_back(p);
+      } else if (!own.empty() && p.rfind(own, 0) == 0) {
+        problems.push_back(std::string(ours) + p.substr(own.size()));
+      } else {
+        problems.push_back(prefix + p);
+      }
+    }
   };
   auto url = boost::urls::parse_absolute_uri(base_url);
   if (!url) {
@@ -252,16 +377,24 @@ std::vector<std::string> D365Config::validate() const {
   auto odata_checked = odata;
   odata_checked.service_url = service_url();
   add("d365.odata: ", odata_checked.validate());
-  add("d365.classify: ", classify.validate());
+  add("d365.classify: ", classify.validate(), "odata.classify.", "d365.classify.");
   add("d365.invoice: ", invoice.validate());
   add("d365.key: ", key.validate());
-  add("d365.mapping: ", mapping.validate());
+  add("d365.mapping: ", mapping.validate(), "mapping.", "d365.mapping.");
   if (odata.operation != odata::Operation::create && mapping.key_properties.empty()) {
-    problems.push_back("d365.mapping.key_properties: create_if_absent and upsert address records by key");
+    problems.push_back("d365.mapping.key_properties: operation " + operation_name(*this) +
+                       " addresses records by key");
   }
   if (bulk) {
-    problems_of_bulk(*this, problems);
+    // The bulk client's own problems (entity_type); its `$batch` part, the same odata,
+    // classify and deadline checked above, is not reported twice.
+    const auto batch_problems = batch_client_config(odata::kMaxBatchRequests).validate();
+    for (auto& p : bulk_client_config(odata::kMaxBatchRequests).validate()) {
+      if (std::find(batch_problems.begin(), batch_problems.end(), p) == batch_problems.end())
+        problems.push_back(std::move(p));
+    }
   }
+  problems_of_profile_and_lines(*this, problems);
   return problems;
 }
 

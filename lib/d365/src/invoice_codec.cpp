@@ -23,13 +23,20 @@ EntityInvoiceCodec::EntityInvoiceCodec(invoice::DecodeConfig decode, invoice::Ke
 core::Result<DecodedInvoice> EntityInvoiceCodec::decode(std::string_view payload) const {
   auto decoded = invoice::decode(payload, decode_);
   if (!decoded) return decoded.error();
-  auto mapped = invoice::map_invoice(*decoded, mapping_);
   DecodedInvoice out;
   out.dedup_key = invoice::dedup_key(*decoded, key_);
   out.fingerprint = invoice::fingerprint(*decoded);
+  auto mapped = invoice::map_invoice(*decoded, mapping_, out.dedup_key);
   out.write.entity_set = std::move(mapped.entity_set);
   out.write.key = std::move(mapped.key);
   out.write.body = std::move(mapped.body);
+  out.write.lines.reserve(mapped.lines.size());
+  for (auto& line : mapped.lines) {
+    odata::EntityWrite w;
+    w.entity_set = std::move(line.entity_set);
+    w.body = std::move(line.body);
+    out.write.lines.push_back(std::move(w));
+  }
   return out;
 }
 

@@ -43,6 +43,7 @@ std::string_view to_string(LinesFormat f) {
     case LinesFormat::omit: return "omit";
     case LinesFormat::json_string: return "json_string";
     case LinesFormat::nested_array: return "nested_array";
+    case LinesFormat::entities: return "entities";
   }
   return "?";
 }
@@ -51,6 +52,7 @@ std::optional<LinesFormat> parse_lines_format(std::string_view name) {
   if (name == "omit") return LinesFormat::omit;
   if (name == "json_string") return LinesFormat::json_string;
   if (name == "nested_array") return LinesFormat::nested_array;
+  if (name == "entities") return LinesFormat::entities;
   return std::nullopt;
 }
 
@@ -86,40 +88,51 @@ bool is_property_name(std::string_view s) {
 
 std::vector<std::string> MappingConfig::validate() const {
   std::vector<std::string> p;
+  const bool entities = lines_format == LinesFormat::entities;
   if (!is_property_name(entity_set))
     p.emplace_back("mapping.entity_set: must be a non-empty OData identifier (letters, digits, _)");
+  // Property names of one record must be distinct: `names` for the header, `line_names`
+  // for a line record (which also carries the company and header reference properties).
   std::set<std::string> names;
-  auto check = [&](const std::string& value, const char* key, bool required) {
+  std::set<std::string> line_names;
+  auto check_in = [&](std::set<std::string>& seen, const std::string& value, const std::string& key,
+                      bool required, const char* why_required, const char* why_twice = "") {
     if (value.empty()) {
-      if (required) p.emplace_back(std::string("mapping.") + key + ": required");
+      if (required) p.emplace_back("mapping." + key + ": required" + why_required);
       return;
     }
     if (!is_property_name(value)) {
-      p.emplace_back(std::string("mapping.") + key + ": '" + value +
-                     "' is not a property name (letters, digits, _, @, .)");
+      p.emplace_back("mapping." + key + ": '" + value + "' is not a property name (letters, digits, _, @, .)");
       return;
     }
-    if (!names.insert(value).second)
-      p.emplace_back(std::string("mapping.") + key + ": property '" + value + "' is mapped twice");
+    if (!seen.insert(value).second)
+      p.emplace_back("mapping." + key + ": property '" + value + "' is mapped twice" + why_twice);
+  };
+  auto check = [&](const std::string& value, const std::string& key, bool required, const char* why = "") {
+    check_in(names, value, key, required, why);
   };
   check(vendor_account_property, "vendor_account_property", true);
   check(invoice_number_property, "invoice_number_property", true);
   check(company_property, "company_property", false);
+  check(header_reference_property, "header_reference_property", entities,
+        " with lines_format entities (the line records find their header by it)");
   check(invoice_date_property, "invoice_date_property", false);
   check(due_date_property, "due_date_property", false);
   check(currency_property, "currency_property", false);
-  check(amount_property, "amount_property", true);
+  check(amount_property, "amount_property", !entities,
+        " (only lines_format entities may leave it empty: its lines carry the amounts)");
   check(tax_property, "tax_property", false);
   check(description_property, "description_property", false);
-  check(lines_property, "lines_property", lines_format != LinesFormat::omit);
+  if (lines_format == LinesFormat::json_string || lines_format == LinesFormat::nested_array)
+    check(lines_property, "lines_property", true, " with lines_format json_string or nested_array");
   for (std::size_t i = 0; i < extra_properties.size(); ++i) {
     const auto key = "extra_properties[" + std::to_string(i) + "]";
     if (extra_properties[i].first.empty()) p.emplace_back("mapping." + key + ": empty free-field key");
-    check(extra_properties[i].second, key.c_str(), true);
+    check(extra_properties[i].second, key, true);
   }
   for (std::size_t i = 0; i < fixed_properties.size(); ++i) {
     const auto key = "fixed_properties[" + std::to_string(i) + "]";
-    check(fixed_properties[i].first, key.c_str(), true);
+    check(fixed_properties[i].first, key, true);
     boost::system::error_code ec;
     auto v = boost::json::parse(fixed_properties[i].second, ec);
     if (ec) {
@@ -128,19 +141,44 @@ std::vector<std::string> MappingConfig::validate() const {
       p.emplace_back("mapping." + key + ": value must be a JSON scalar");
     }
   }
+  if (entities) {
+    if (lines_entity_set.empty()) {
+      p.emplace_back("mapping.lines_entity_set: required with lines_format entities (the lines' entity set, "
+                     "e.g. VendorInvoiceLines)");
+    } else if (!is_property_name(lines_entity_set)) {
+      p.emplace_back("mapping.lines_entity_set: '" + lines_entity_set +
+                     "' is not an OData identifier (letters, digits, _)");
+    } else if (lines_entity_set == entity_set) {
+      p.emplace_back("mapping.lines_entity_set: must differ from mapping.entity_set ('" + entity_set + "')");
+    }
+    if (!company_property.empty() && is_property_name(company_property)) line_names.insert(company_property);
+    if (is_property_name(header_reference_property)) line_names.insert(header_reference_property);
+    auto line = [&](const std::string& value, const char* key, bool required) {
+      check_in(line_names, value, key, required, " with lines_format entities",
+               " in a line record (which also carries the company and header reference properties)");
+    };
+    line(line_number_property, "line_number_property", true);
+    line(line_item_property, "line_item_property", false);
+    line(line_description_property, "line_description_property", false);
+    line(line_quantity_property, "line_quantity_property", false);
+    line(line_unit_price_property, "line_unit_price_property", false);
+    line(line_amount_property, "line_amount_property", true);
+  }
   if (key_properties.empty()) p.emplace_back("mapping.key_properties: at least one property");
   std::set<std::string> key_seen;
   for (const auto& k : key_properties) {
     if (!key_seen.insert(k).second) p.emplace_back("mapping.key_properties: '" + k + "' listed twice");
     const bool string_valued = k == vendor_account_property || k == invoice_number_property ||
-                               (!company_property.empty() && k == company_property);
+                               (!company_property.empty() && k == company_property) ||
+                               (!header_reference_property.empty() && k == header_reference_property);
     bool fixed = false;
     for (const auto& [name, value] : fixed_properties) {
       if (name == k) fixed = true;
     }
     if (!string_valued && !fixed)
       p.emplace_back("mapping.key_properties: '" + k +
-                     "' is neither the vendor account, invoice number or company property nor a fixed property");
+                     "' is neither the vendor account, invoice number, company or header reference property "
+                     "nor a fixed property");
   }
   return p;
 }

@@ -92,4 +92,11 @@ std::string fingerprint(const Invoice& invoice) {
   return sha256_hex(canon);
 }
 
+std::string header_reference(std::string_view dedup_key) {
+  std::string hex = sha256_hex(dedup_key).substr(0, 18);
+  for (char& c : hex)
+    if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 'a' + 'A');
+  return "IB" + hex;
+}
+
 }  // namespace ib::invoice

@@ -69,6 +69,10 @@ std::vector<std::string> ClassifyConfig::validate() const {
   for (const auto& c : duplicate_codes) {
     if (c.empty()) p.emplace_back("odata.classify.duplicate_codes: empty code");
   }
+  for (const auto& m : duplicate_messages) {
+    if (m.find_first_not_of(" \t") == std::string::npos)
+      p.emplace_back("odata.classify.duplicate_messages: empty or blank text (it would match every error)");
+  }
   for (int s : duplicate_statuses) {
     if (s < 400 || s > 499 || s == 429 || s == 401)
       p.emplace_back("odata.classify.duplicate_statuses: " + std::to_string(s) +

@@ -114,9 +114,10 @@ Split split_multipart(sv body, sv boundary, std::size_t max_parts) {
 }
 
 void fill_derived(ResponsePart& p) {
-  auto [code, message] = parse_error_body(p.body);
-  p.error_code = std::move(code);
-  p.error_message = std::move(message);
+  auto error = parse_error_body(p.body);
+  p.error_code = std::move(error.code);
+  p.error_message = std::move(error.message);
+  p.error_inner_message = std::move(error.inner_message);
   if (auto e = find_header(p.headers, "OData-EntityId")) {
     p.entity_id = std::string(*e);
   } else if (auto l = find_header(p.headers, "Location")) {
@@ -338,7 +339,7 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
   return std::chrono::seconds(n);
 }
 
-std::pair<std::string, std::string> parse_error_body(std::string_view body) {
+ErrorBody parse_error_body(std::string_view body) {
   const sv b = trim(body);
   if (b.empty() || b.front() != '{') return {};
   boost::system::error_code ec;
@@ -346,9 +347,14 @@ std::pair<std::string, std::string> parse_error_body(std::string_view body) {
   if (ec || !v.is_object()) return {};
   const auto* err = v.get_object().if_contains("error");
   if (!err || !err->is_object()) return {};
-  std::pair<std::string, std::string> out;
-  if (const auto* c = err->get_object().if_contains("code"); c && !c->is_null()) out.first = scalar_text(*c);
-  if (const auto* m = err->get_object().if_contains("message"); m && !m->is_null()) out.second = scalar_text(*m);
+  const auto& e = err->get_object();
+  ErrorBody out;
+  if (const auto* c = e.if_contains("code"); c && !c->is_null()) out.code = scalar_text(*c);
+  if (const auto* m = e.if_contains("message"); m && !m->is_null()) out.message = scalar_text(*m);
+  if (const auto* inner = e.if_contains("innererror"); inner && inner->is_object()) {
+    if (const auto* m = inner->get_object().if_contains("message"); m && !m->is_null())
+      out.inner_message = scalar_text(*m);
+  }
   return out;
 }
 

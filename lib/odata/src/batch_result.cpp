@@ -11,6 +11,9 @@ std::string describe(const ResponsePart& p) {
   std::string e = std::to_string(p.status);
   if (!p.error_code.empty()) e += " " + p.error_code;
   if (!p.error_message.empty()) e += ": " + p.error_message;
+  // F&O: the generic "An error has occurred." outside, the reason inside.
+  if (!p.error_inner_message.empty() && p.error_inner_message != p.error_message)
+    e += (p.error_message.empty() ? ": " : " ") + std::string("(") + p.error_inner_message + ")";
   return e;
 }
 
@@ -18,6 +21,8 @@ ClassifyInput input_of(const ResponsePart& p, const BatchHttpResponse& response)
   ClassifyInput in;
   in.status = p.status;
   in.error_code = p.error_code;
+  in.error_message = p.error_message;
+  in.inner_error_message = p.error_inner_message;
   in.retry_after = p.retry_after;
   if (!in.retry_after) {
     if (auto ra = find_header(response.headers, "Retry-After")) in.retry_after = parse_retry_after(*ra);
@@ -116,13 +121,16 @@ std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const B
     whole.status = response.status;
     whole.headers = response.headers;
     whole.body = response.body;
-    auto [code, message] = parse_error_body(response.body);
-    whole.error_code = code;
-    whole.error_message = message;
+    auto error = parse_error_body(response.body);
+    whole.error_code = std::move(error.code);
+    whole.error_message = std::move(error.message);
+    whole.error_inner_message = std::move(error.inner_message);
     if (auto r = find_header(response.headers, "Retry-After")) whole.retry_after = parse_retry_after(*r);
     ClassifyInput in;
     in.status = response.status;
     in.error_code = whole.error_code;
+    in.error_message = whole.error_message;
+    in.inner_error_message = whole.error_inner_message;
     in.retry_after = whole.retry_after;
     if (is_2xx(response.status)) {
       // 2xx and no parts: a readable empty batch means nothing was processed; an
@@ -244,14 +252,8 @@ std::vector<RequestResult> read_batch_response(const EncodedBatch& sent, const B
       r.error = "rolled back: change set failed with " + describe(*failure);
       continue;
     }
-    ClassifyInput in;
+    ClassifyInput in = input_of(r.part, response);
     in.part_present = r.has_part;
-    in.status = r.part.status;
-    in.error_code = r.part.error_code;
-    in.retry_after = r.part.retry_after;
-    if (!in.retry_after) {
-      if (auto ra = find_header(response.headers, "Retry-After")) in.retry_after = parse_retry_after(*ra);
-    }
     r.classification = classify(in, config);
     if (!r.has_part) {
       r.error = "not processed: no response part";

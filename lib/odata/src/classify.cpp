@@ -28,6 +28,16 @@ Classification classify(const ClassifyInput& in, const ClassifyConfig& config) {
     wait = std::clamp(wait, std::chrono::seconds(0), config.max_retry_after);
     return {core::AnswerClass::throttled, wait};
   }
+  if ((s >= 400 && s <= 499) || s == 500) {
+    // F&O names a duplicate key only in its text (no code), and may answer it with 500.
+    const auto names_duplicate = [&](std::string_view text) {
+      for (const auto& m : config.duplicate_messages)
+        if (!m.empty() && core::icontains(text, m)) return true;
+      return false;
+    };
+    if (names_duplicate(in.error_message) || names_duplicate(in.inner_error_message))
+      return {core::AnswerClass::duplicate, std::nullopt};
+  }
   if (s >= 400 && s <= 499) {
     const bool dup_code = !in.error_code.empty() &&
                           std::any_of(config.duplicate_codes.begin(), config.duplicate_codes.end(),

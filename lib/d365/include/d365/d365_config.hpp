@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ib::d365 {
@@ -40,9 +41,20 @@ struct D365AuthConfig {
   std::string effective_token_url() const;
 };
 
+/// Which D365 service the bridge writes to (`d365.profile`): it sets the defaults of the
+/// service root, the mapping and the duplicate texts (apply_profile); explicit keys win.
+enum class Profile {
+  dataverse,           ///< Dataverse Web API (`/api/data/v9.2`, VendorInvoices). The default.
+  finance_operations,  ///< F&O OData (`/data`, VendorInvoiceHeaders + VendorInvoiceLines)
+};
+std::string_view to_string(Profile p);
+std::optional<Profile> parse_profile(std::string_view name);
+
 /// The D365 side of the bridge: where, how to authenticate, how to write and read batches,
 /// how to decode and map invoices (keys under `d365.`).
 struct D365Config {
+  /// `d365.profile`; set it with apply_profile(), which also sets the profile's defaults.
+  Profile profile = Profile::dataverse;
   /// Origin of the service: `https://org.crm.dynamics.com` (no path).
   std::string base_url = "http://127.0.0.1:8080";
   /// Service root path below base_url: `/api/data/v9.2` (Dataverse), `/data` (F&O).
@@ -73,7 +85,17 @@ struct D365Config {
   invoice::KeyConfig key;
   invoice::MappingConfig mapping;
 
-  /// Reads every `d365.` key from `source` (problems land in the source).
+  /// Sets `profile` and its defaults: service_root, the whole mapping, invoice.max_lines and
+  /// classify.duplicate_messages. finance_operations: `/data`; VendorInvoiceHeaders keyed
+  /// by [dataAreaId, HeaderReference] (company_property dataAreaId, header_reference_property
+  /// HeaderReference, description_property InvoiceDescription, no amount or tax property),
+  /// lines_format entities into VendorInvoiceLines; invoice.max_lines 999 (one change set
+  /// of 1 + lines operations fits D365's 1000 per `$batch`); duplicate_messages
+  /// ["The record already exists"]. dataverse: the plain defaults of each struct.
+  void apply_profile(Profile profile);
+  /// Reads every `d365.` key from `source` (problems land in the source). `d365.profile`
+  /// is read first and, when set, applied (apply_profile), so every other key set in the
+  /// source overrides the profile's defaults wherever it stands in the file.
   void load(config::ConfigSource& source);
   /// Every problem at once, each naming its key.
   std::vector<std::string> validate() const;

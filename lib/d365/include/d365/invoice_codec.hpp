@@ -18,9 +18,13 @@ struct DecodedInvoice {
   std::string fingerprint;
   odata::EntityWrite write;
 
-  /// Approximate size of its request inside a `$batch` (body + part headers), for the
-  /// batcher's byte limit.
-  std::size_t request_bytes() const { return write.body.size() + 256; }
+  /// Approximate size of its requests inside a `$batch` (bodies + part headers, lines
+  /// included), for the batcher's byte limit.
+  std::size_t request_bytes() const {
+    std::size_t n = write.body.size() + 256;
+    for (const auto& line : write.lines) n += line.body.size() + 256;
+    return n;
+  }
 };
 
 /// Decode + validate + key + fingerprint + mapping of one payload. Pure; any thread.
@@ -32,7 +36,8 @@ public:
 };
 
 /// The production codec over ib::invoice: JSON or protobuf per `decode`, dedup key per
-/// `key`, and the entity set and body per `mapping`.
+/// `key`, and the entity set and body per `mapping`; with lines_format entities, each
+/// line a record of `write.lines` (one change set with its header).
 class EntityInvoiceCodec final : public InvoiceCodec {
 public:
   /// Throws std::invalid_argument listing every problem of the configs.

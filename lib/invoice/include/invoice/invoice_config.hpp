@@ -66,6 +66,8 @@ enum class LinesFormat {
   omit,          ///< not sent
   json_string,   ///< one string property holding the lines as a JSON array (the default)
   nested_array,  ///< a JSON array of objects (deep insert / a collection-valued property)
+  entities,      ///< one record per line in `lines_entity_set` (F&O VendorInvoiceLines),
+                 ///< written with its header as one change set
 };
 std::string_view to_string(LinesFormat f);
 std::optional<LinesFormat> parse_lines_format(std::string_view name);
@@ -84,12 +86,30 @@ struct MappingConfig {
   std::string invoice_date_property = "InvoiceDate";  ///< sent as `yyyy-mm-dd` (Edm.Date)
   std::string due_date_property = "DueDate";          ///< omitted when the invoice has none
   std::string currency_property = "Currency";
-  std::string amount_property = "Amount";             ///< sent as a JSON number, exact
+  /// Sent as a JSON number, exact; may be empty (not sent) only with LinesFormat::entities,
+  /// where the lines carry the amounts (an F&O header has no total).
+  std::string amount_property = "Amount";
   std::string tax_property = "Tax";                   ///< omitted when the invoice has none
   std::string description_property = "Description";   ///< omitted when empty
+  /// Property holding the lines (json_string, nested_array).
   std::string lines_property = "Lines";
   /// How lines are sent (see LinesFormat).
   LinesFormat lines_format = LinesFormat::json_string;
+  /// Property carrying the header reference derived from the dedup key
+  /// (header_reference(): `IB` + 18 hex digits), in the header and in every line record;
+  /// empty = not sent. F&O: `HeaderReference`, part of the header's key.
+  std::string header_reference_property;
+  /// entities: the entity set of the line records (F&O `VendorInvoiceLines`).
+  std::string lines_entity_set;
+  /// entities: property names of a line record. Each record also carries the company and
+  /// header reference properties above, with the header's values. Empty = not sent,
+  /// except the line number (the line's position, 1..n, a JSON integer) and the amount.
+  std::string line_number_property = "InvoiceLineNumber";
+  std::string line_item_property = "ItemNumber";
+  std::string line_description_property = "LineDescription";
+  std::string line_quantity_property = "ReceiveNow";
+  std::string line_unit_price_property = "UnitPrice";
+  std::string line_amount_property = "Amount";
   /// Free fields sent as properties: (key in `extra`, property name). Unlisted keys are not sent.
   std::vector<std::pair<std::string, std::string>> extra_properties;
   /// Properties added to every record: (property name, JSON value text, e.g. `"\"EUR\""`,

@@ -4,6 +4,7 @@
 #include "invoice/invoice_config.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace ib::invoice {
 
@@ -19,5 +20,11 @@ std::string dedup_key(const Invoice& invoice, const KeyConfig& config);
 /// and the key fields are not in it. Stable across JSON field order and number spelling
 /// (`100`, `100.0`, `1e2` give one fingerprint) because it hashes the canonical values.
 std::string fingerprint(const Invoice& invoice);
+
+/// The header reference of an invoice whose dedup key is `dedup_key` (the Finance and
+/// Operations VendorInvoiceHeaders key beside dataAreaId): `IB` + the first 18 upper-case
+/// hex digits (72 bits) of SHA-256(dedup_key), 20 characters. The same invoice always
+/// gets the same reference, so a resent invoice collides with its own header.
+std::string header_reference(std::string_view dedup_key);
 
 }  // namespace ib::invoice

@@ -72,6 +72,11 @@ struct ClassifyConfig {
   /// services). 412 is not here by default: only with a duplicate code (or add it when
   /// every request is create_if_absent).
   std::vector<int> duplicate_statuses = {409};
+  /// Texts that mean "this record exists" when `error.message` or `error.innererror.message`
+  /// of a 4xx or 500 answer contains one (ASCII case-insensitive substrings). Finance and
+  /// Operations sends no duplicate code, only the text ("... The record already exists."),
+  /// and may answer a failed write with 500. Empty by default (Dataverse has its code).
+  std::vector<std::string> duplicate_messages;
   /// Wait used when a 429 carries no usable Retry-After, seconds.
   std::chrono::seconds default_retry_after{5};
   /// Upper bound applied to any Retry-After, seconds.

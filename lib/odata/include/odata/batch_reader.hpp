@@ -21,9 +21,12 @@ struct ResponsePart {
   Headers headers;
   /// Inner response body (JSON text; for a JSON batch the `body` member re-serialised).
   std::string body;
-  /// From a `{"error":{"code","message"}}` body; empty otherwise.
+  /// From a `{"error":{"code","message","innererror":{"message"}}}` body; empty otherwise.
   std::string error_code;
   std::string error_message;
+  /// `error.innererror.message`: where Finance and Operations puts the specific text (its
+  /// `error.message` is the generic "An error has occurred.").
+  std::string error_inner_message;
   /// OData-EntityId (else Location) header value: the created record's URL.
   std::string entity_id;
   /// The key inside the last parentheses of `entity_id` (Dataverse: the record's GUID).
@@ -62,9 +65,18 @@ struct ReaderLimits {
 ParsedBatch parse_batch_response(std::string_view content_type, std::string_view body,
                                  const ReaderLimits& limits = {});
 
-/// `{"error":{"code":"...","message":"..."}}` -> (code, message); empty strings when the
-/// body is not such an object.
-std::pair<std::string, std::string> parse_error_body(std::string_view body);
+/// What an OData error body says.
+struct ErrorBody {
+  std::string code;           ///< `error.code`
+  std::string message;        ///< `error.message`
+  std::string inner_message;  ///< `error.innererror.message` (F&O's specific text)
+  friend bool operator==(const ErrorBody&, const ErrorBody&) = default;
+};
+
+/// `{"error":{"code":"...","message":"...","innererror":{"message":"..."}}}` -> its parts;
+/// each empty when absent (all empty when the body is not such an object). Scalars other
+/// than strings are kept as their JSON text.
+ErrorBody parse_error_body(std::string_view body);
 
 /// The `boundary` parameter of a multipart/mixed Content-Type (quoted or not, parameter
 /// name in any case), or nullopt when it is not multipart/mixed or has no valid boundary.
