@@ -8,8 +8,11 @@ Scenarios (docs/benchmarks.md, "Against the clients users write"):
             1,200,000 ms execution per 300 s, 52 concurrent); every client runs in parallel,
             each on its own simulator, for --limits-seconds (>= 300); the figures are taken
             from /_sim/stats at 300 s, when the sliding window covers exactly the run so far.
-  bulk      import with $batch vs CreateMultiple / UpsertMultiple at 0, 1 and 5 % duplicates
-            (the bulk rows run only when `invoice-bridge check-config` accepts the operation).
+  bulk      import with $batch vs CreateMultiple (both fallbacks) / UpsertMultiple at 0, 1 and
+            5 % duplicates, once as upstream copies in the stream and once as invoices already
+            in D365 (loaded into the simulator first, as after a lost dedup store), which is
+            where a bulk message meets refusals (the bulk rows run only when
+            `invoice-bridge check-config` accepts the operation).
 """
 import argparse
 import json
@@ -53,12 +56,18 @@ def make_stream(unique, dup_pct, seed=15):
 
 
 class Sim:
-    def __init__(self, binary, workdir, config):
+    def __init__(self, binary, workdir, config, records=None):
         cfg = os.path.join(workdir, "sim.json")
         with open(cfg, "w") as f:
             json.dump(config, f)
+        extra = []
+        if records:  # invoices D365 already holds, in the /_sim/records shape
+            rf = os.path.join(workdir, "records.json")
+            with open(rf, "w") as f:
+                json.dump({"VendorInvoices": records}, f)
+            extra = ["--records", rf]
         self.proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--config", cfg,
-                                      "--log-level", "warn"], stdout=subprocess.PIPE,
+                                      "--log-level", "warn"] + extra, stdout=subprocess.PIPE,
                                      stderr=open(os.path.join(workdir, "sim.err"), "w"), text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("listening on "):
@@ -77,10 +86,11 @@ class Sim:
         self.proc.wait()
 
 
-def ib_config(path, base, operation=None, batch=100):
+def ib_config(path, base, operation=None, batch=100, fallback=None):
     # Bulk messages need the table's logical name (d365.odata.entity_type).
     if operation in ("create_multiple", "upsert_multiple"):
-        odata = "{operation: %s, entity_type: vendorinvoice}" % operation
+        odata = "{operation: %s, entity_type: vendorinvoice%s}" % (
+            operation, ", bulk_fallback: %s" % fallback if fallback else "")
     else:
         odata = "{operation: %s}" % operation if operation else "{}"
     with open(path, "w") as f:
@@ -171,7 +181,7 @@ def run_daemon(args, sim, stream_file, workdir, duration=None):
             "invalid": o.get("invalid", 0), "outcomes": o, "exit": rc, "first_record_s": first}, wall
 
 
-def run_client(name, args, sim, stream_file, workdir, duration=None, operation=None):
+def run_client(name, args, sim, stream_file, workdir, duration=None, operation=None, fallback=None):
     """Runs one client to its end (or its duration); returns (its summary, wall seconds)."""
     if name == "daemon":
         return run_daemon(args, sim, stream_file, workdir, duration)
@@ -183,7 +193,7 @@ def run_client(name, args, sim, stream_file, workdir, duration=None, operation=N
             cmd += ["--duration", str(duration)]
     else:
         cfg = os.path.join(workdir, name + ".yaml")
-        ib_config(cfg, sim.base, operation)
+        ib_config(cfg, sim.base, operation, fallback=fallback)
         cmd = [args.ib, "import", "--config", cfg, "--no-progress", "--summary-json", summary,
                "--rejects", os.path.join(workdir, name + ".rejects.ndjson"), stream_file]
         if duration:
@@ -246,29 +256,51 @@ def scenario_latency(args, out):
     out["latency"] = {"unique": args.unique, "dup_pct": args.dup_pct, "events": len(stream), "rows": rows}
 
 
+def held_record(inv):
+    """The simulator record of an invoice D365 already holds (the default mapping's fields)."""
+    return {"VendorAccount": inv["vendor_account"], "InvoiceNumber": inv["invoice_number"],
+            "Company": inv["company"], "InvoiceDate": inv["invoice_date"], "Currency": inv["currency"],
+            "Amount": float(inv["amount"])}  # 2 decimals: exact as a JSON number
+
+
 def scenario_bulk(args, out):
-    ops = [("$batch", None)]
+    ops = [("$batch", None, None)]
     avail = {}
     for op in ("create_multiple", "upsert_multiple"):
         avail[op] = supports_operation(args.ib, args.workdir, op)
-        if avail[op]:
-            ops.append((op, op))
+        if avail[op] and op == "create_multiple":
+            ops += [("CreateMultiple", op, "batch"), ("CreateMultiple bisect", op, "bisect")]
+        elif avail[op]:
+            ops.append(("UpsertMultiple", op, None))
     rows = []
-    for pct in (0, 1, 5):
-        stream, ndup = make_stream(args.unique, pct)
+    cases = [(0, "stream"), (1, "stream"), (5, "stream"), (1, "d365"), (5, "d365")]
+    for pct, where in cases:
+        if where == "stream":
+            stream, ndup = make_stream(args.unique, pct)
+            held = []
+        else:  # a unique stream, pct % of which D365 holds already, spread over the stream
+            stream, _ = make_stream(args.unique, 0)
+            ndup = round(args.unique * pct / 100.0)
+            held = [held_record(v) for v in random.Random(16).sample(stream, ndup)]
         expected = {(v["vendor_account"], v["invoice_number"]) for v in stream}
-        for label, op in ops:
+        for label, op, fallback in ops:
             wd = tempfile.mkdtemp(prefix="cb-bulk-", dir=args.workdir)
             sf = os.path.join(wd, "stream.ndjson")
             with open(sf, "w") as f:
                 f.writelines(json.dumps(v) + "\n" for v in stream)
-            sim = Sim(args.sim, wd, {"faults": LATENCY})
+            sim = Sim(args.sim, wd, {"faults": LATENCY}, records=held)
             try:
-                s, wall = run_client("import", args, sim, sf, wd, operation=op)
-                r = row("import " + label, s, wall, sim.stats(), expected, sim.keys(), ndup)
+                s, wall = run_client("import", args, sim, sf, wd, operation=op, fallback=fallback)
+                st = sim.stats()
+                r = row("import " + label, s, wall, st, expected, sim.keys(), ndup)
             finally:
                 sim.stop()
-            r["dup_pct"] = pct
+            r.update(dup_pct=pct, duplicates_where=where, bulk_messages=st.get("bulk_messages", 0),
+                     bulk_rolled_back=st.get("bulk_rolled_back", 0))
+            if op == "upsert_multiple" and where == "d365":
+                # An upsert overwrites what D365 holds: those invoices are updated, not reported
+                # as duplicates; every key is still held once.
+                r["duplicates_right"] = r["reported_duplicates"] == 0 and r["lost"] == 0
             print(json.dumps(r), flush=True)
             rows.append(r)
     out["bulk"] = {"unique": args.unique, "available": avail, "rows": rows}

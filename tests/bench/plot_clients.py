@@ -1,11 +1,11 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PNG plots of the client benchmark (docs/benchmarks.md, "Against the clients users write").
 
-  /usr/bin/python3 tests/bench/plot_clients.py RESULTS.json docs/
+  tests/bench/plot.sh RESULTS.json docs/   (matplotlib from PyPI in a venv)
 
 RESULTS.json is what tests/bench/client_bench.py --out writes; each scenario present is plotted:
   latency -> clientbench-latency.png  invoices/s (log scale) and requests/invoice per client
-  bulk    -> clientbench-bulk.png     invoices/s and requests/invoice per operation and dup %
+  bulk    -> clientbench-bulk.png     invoices/s and requests/invoice per operation, dup % and where
   limits  -> clientbench-limits.png   invoices stored over time per client, the 300 s window
 """
 import json
@@ -45,13 +45,14 @@ def latency(sc, outdir):
 
 def bulk(sc, outdir):
     rows = sc["rows"]
-    labels = ["%s %g%%" % (r["client"].replace("import ", ""), r["dup_pct"]) for r in rows]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    labels = ["%s %g%%%s" % (r["client"].replace("import ", ""), r["dup_pct"],
+                             " in D365" if r.get("duplicates_where") == "d365" else "") for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(14, 4.5))
     bars(a, labels, [r["invoices_per_s"] for r in rows], "import invoices/s")
     bars(b, labels, [r["requests_per_invoice"] for r in rows], "API requests per invoice",
          fmt="%.3g")
     missing = [op for op, ok in sc.get("available", {}).items() if not ok]
-    fig.suptitle("import by operation and upstream duplicates"
+    fig.suptitle("import by operation; duplicates as upstream copies or already in D365"
                  + ("; not available in this build: " + ", ".join(missing) if missing else ""))
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "clientbench-bulk.png"), dpi=100)

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the client benchmark (docs/benchmarks.md, "Against the clients users write"):
 #   tests/bench/run.sh OUT.json [client_bench.py options...]
-# Installs what the Python scripts need (Debian packages, for /usr/bin/python3) if missing.
+# Installs what the driver needs (Debian packages, for /usr/bin/python3) if missing. The
+# plots are drawn by tests/bench/plot.sh, which takes matplotlib from PyPI: Debian's
+# python3-matplotlib pulls in libboost1.74-dev, which conflicts with our Boost 1.81.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 missing=()
-for p in python3-requests python3-matplotlib python3-confluent-kafka; do
+for p in python3-requests python3-confluent-kafka; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then

@@ -91,12 +91,13 @@ struct Run {
 
 Run run_import(const d365::D365Config& config, sim::Simulator& sim, const std::string& input) {
   tools::ImportSettings settings;
-  // batch.max_items is also the most operations per `$batch` (header + lines): the eight
-  // invoices sent are one pipeline batch, written as three `$batch` calls of at most 8
-  // operations, [A B C] [D E F] [G H]. Only the first meets the 503; D and E, already in
-  // F&O, come later, so their answer is a plain duplicate (after an unanswered attempt of
-  // their own it would be `recovered`, counted as imported: our write may have landed).
-  settings.pipeline.batch.max_items = 8;
+  // Batches of 3 invoices: the eight sent are [A B C] [D E F] [G H], each one `$batch` (a
+  // `$batch` holds up to 1,000 operations, header + lines, so an invoice with 3 lines, 4
+  // operations, goes through although the batcher's size is 3). Only the first meets the 503; D
+  // and E, already in F&O, come later, so their answer is a plain duplicate (after an
+  // unanswered attempt of their own it would be `recovered`, counted as imported: our write
+  // may have landed).
+  settings.pipeline.batch.max_items = 3;
   settings.pipeline.aimd.max_in_flight = 1;  // one batch at a time: only the first meets the fault
   settings.pipeline.backoff.initial = std::chrono::milliseconds(5);
   settings.pipeline.backoff.max_delay = std::chrono::milliseconds(40);

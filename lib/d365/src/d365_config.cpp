@@ -222,6 +222,7 @@ void D365Config::load(config::ConfigSource& s) {
     }
   }
   read_named(s, "d365.odata.bulk_fallback", bulk_fallback, {"batch", "bisect"}, parse_bulk_fallback);
+  s.read("d365.odata.bulk_skip_above", bulk_skip_above);
   s.read("d365.odata.entity_type", entity_type);
   s.read("d365.odata.continue_on_error", odata.continue_on_error);
   s.read("d365.odata.atomic", odata.atomic);
@@ -404,12 +405,18 @@ BulkClientConfig D365Config::bulk_client_config(std::size_t max_requests) const 
   c.message = bulk.value_or(BulkMessage::create_multiple);
   c.entity_type = entity_type;
   c.fallback = bulk_fallback;
+  c.skip_above = bulk_skip_above;
   return c;
 }
 
 std::unique_ptr<Sender> make_sender(std::shared_ptr<http::Transport> transport, const D365Config& config,
                                     std::size_t max_requests) {
   if (config.bulk) return std::make_unique<BulkClient>(std::move(transport), config.bulk_client_config(max_requests));
+  // An invoice with lines as records is 1 + its lines operations, never split: the `$batch`
+  // holds up to D365's operation limit, so an invoice with more lines than the batcher's
+  // item count still fits (the client splits a send that needs more than one `$batch`).
+  if (config.mapping.lines_format == invoice::LinesFormat::entities)
+    max_requests = std::max(max_requests, odata::kMaxBatchRequests);
   return std::make_unique<BatchClient>(std::move(transport), config.batch_client_config(max_requests));
 }
 

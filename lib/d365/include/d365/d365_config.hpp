@@ -78,6 +78,8 @@ struct D365Config {
   std::optional<BulkMessage> bulk;
   /// `d365.odata.bulk_fallback`: how a refused bulk message finds its culprits.
   BulkFallback bulk_fallback = BulkFallback::batch;
+  /// `d365.odata.bulk_skip_above`: BulkClientConfig::skip_above (the refusal memory).
+  double bulk_skip_above = 0.8;
   /// `d365.odata.entity_type`: the table's logical name (`@odata.type`), bulk only.
   std::string entity_type;
   /// Payload decoding, dedup key and entity mapping.
@@ -116,7 +118,9 @@ struct D365Config {
   d365::BulkClientConfig bulk_client_config(std::size_t max_requests) const;
 };
 
-/// The sender `config` asks for: a BulkClient when `bulk` is set, else a BatchClient.
+/// The sender `config` asks for: a BulkClient when `bulk` is set (`max_requests` records per
+/// message), else a BatchClient (`max_requests` operations per `$batch`; with lines as
+/// entity records at least D365's 1,000, so no invoice is too large for one `$batch`).
 /// Throws std::invalid_argument listing every problem.
 std::unique_ptr<Sender> make_sender(std::shared_ptr<http::Transport> transport, const D365Config& config,
                                     std::size_t max_requests);
