@@ -193,3 +193,52 @@ TEST_CASE("daemon + simulator that stops at the first error in a batch: nothing 
   CHECK(read_topic(bootstrap, c.topics.review, 0).empty());
   CHECK(metric(run.metrics, R"(ib_invoices_total{outcome="duplicate"})") == 100);
 }
+
+TEST_CASE("daemon + simulator with CreateMultiple: invoices D365 already holds are found by the "
+          "$batch fallback, each invoice is created once, the bulk metrics count it",
+          "[app][daemon][integration][bulk]") {
+  const auto bootstrap = ib::testing::real_kafka_bootstrap();
+  const auto name = ib::testing::unique_topic("daemon-sim-bulk");
+  ib::testing::TempDir dir;
+  sim::Simulator sim(sim::SimOptions{});
+  // D365 holds every 10th invoice already (as after a lost dedup store): every bulk message
+  // of 100 holds about ten of them and is refused whole.
+  constexpr int kUnique = 2000;
+  std::string held = R"({"VendorInvoices":[)";
+  int held_count = 0;
+  for (int i = 3; i < kUnique; i += 10, ++held_count) {
+    held += std::string(held_count ? "," : "") + R"({"VendorAccount":"V1","InvoiceNumber":"INV-)" +
+            std::to_string(i) + R"(","Company":"ACME","InvoiceDate":"2026-11-01","Currency":"EUR","Amount":100.5})";
+  }
+  held += "]}";
+  sim.load_records_json(held);
+  REQUIRE(sim.stats().records == 200);
+  produce_all(bootstrap, name, unique_invoices(kUnique));
+
+  auto c = config_for(bootstrap, name, dir.path(), sim);
+  c.d365.bulk = d365::BulkMessage::create_multiple;
+  c.d365.entity_type = "vendorinvoice";
+  const auto run = run_daemon(c, sim, kUnique);
+  CHECK(run.finished);
+  CHECK(run.rc == 0);
+  const auto stats = sim.stats();
+  CHECK(stats.records == kUnique);
+  CHECK(stats.creates == kUnique - 200);
+  CHECK(stats.keys_created_more_than_once.empty());
+  CHECK(metric(run.metrics, R"(ib_invoices_total{outcome="imported"})") == kUnique - 200);
+  CHECK(metric(run.metrics, R"(ib_invoices_total{outcome="duplicate"})") == 200);
+  CHECK(metric(run.metrics, R"(ib_invoices_total{outcome="recovered"})") == 0);
+  CHECK(read_topic(bootstrap, c.topics.review, 0).empty());
+  // The metrics follow the simulator's own count of bulk messages and refusals; once most
+  // messages were refused, slices skipped the bulk message (the refusal memory).
+  CHECK(stats.bulk_messages > 0);
+  CHECK(stats.bulk_rolled_back > 0);
+  CHECK(metric(run.metrics, "ib_d365_bulk_messages_total") == static_cast<double>(stats.bulk_messages));
+  CHECK(metric(run.metrics, "ib_d365_bulk_refused_total") == static_cast<double>(stats.bulk_rolled_back));
+  CHECK(metric(run.metrics, "ib_d365_bulk_fallback_batches_total") > 0);
+  CHECK(metric(run.metrics, "ib_d365_bulk_fallback_batches_total") <= metric(run.metrics, "ib_d365_bulk_refused_total"));
+  CHECK(metric(run.metrics, "ib_d365_bulk_skipped_total") > 0);
+  CHECK(metric(run.metrics, "ib_d365_bulk_refused_share") > 0);
+  // Every record went into a bulk message once at most; the skipped slices never did.
+  CHECK(metric(run.metrics, "ib_d365_bulk_records_total") < kUnique);
+}

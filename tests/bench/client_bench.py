@@ -128,13 +128,47 @@ def outcomes(port):
 
 
 def run_daemon(args, sim, stream_file, workdir, duration=None):
-    """invoice-bridge run against the real broker: the stream is produced to a fresh topic
-    first (a backlog), then the daemon starts; the clock runs from its start until the
-    simulator holds every unique invoice and the daemon has counted every message."""
+    """invoice-bridge run against the real broker, as it runs in production: the daemon starts
+    on an empty topic and the stream arrives while it runs. The daemon is started first and
+    waited for until /readyz answers 200 (group joined, first assignment applied; reported as
+    startup_s, a once-per-deployment cost); then the stream is produced, and the clock runs
+    from the first produce until the simulator holds every unique invoice and the daemon has
+    counted every message."""
     from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
     topic = "clientbench-%d-%d" % (os.getpid(), random.randrange(1 << 30))
+    # 4 partitions, the test broker's default (tests/kafka/kafka-broker.sh): created before
+    # the daemon subscribes, so its first assignment already holds them.
+    for f in AdminClient({"bootstrap.servers": args.bootstrap}).create_topics(
+            [NewTopic(topic, num_partitions=4, replication_factor=1)]).values():
+        f.result(60)
     with open(stream_file) as f:
         lines = [line.rstrip("\n") for line in f if line.strip()]
+    port = free_port()
+    cfg = os.path.join(workdir, "daemon.yaml")
+    with open(cfg, "w") as f:
+        f.write("log: {level: warn, format: text}\n"
+                "kafka: {bootstrap_servers: \"%s\", group_id: %s-group, topics: {input: %s, retry: %s.retry, review: %s.review}}\n"
+                "dedup: {path: \"%s\"}\nmetrics: {address: 127.0.0.1, port: %d}\n"
+                "d365: {base_url: \"%s\", mapping: {lines_format: omit}}\n"
+                % (args.bootstrap, topic, topic, topic, topic, os.path.join(workdir, "dedup"), port, sim.base))
+    unique = len({(json.loads(x)["vendor_account"], json.loads(x)["invoice_number"]) for x in lines})
+    started = time.monotonic()
+    with open(os.path.join(workdir, "daemon.log"), "w") as log:
+        proc = subprocess.Popen([args.ib, "run", "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
+    startup = None
+    while time.monotonic() < started + 120 and proc.poll() is None:
+        try:
+            if requests.get("http://127.0.0.1:%d/readyz" % port, timeout=5).status_code == 200:
+                startup = time.monotonic() - started
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.02)
+    if startup is None:
+        proc.kill()
+        raise RuntimeError("invoice-bridge run did not become ready (see %s/daemon.log)" % workdir)
+    t0 = time.monotonic()
     prod = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 5})
     for line in lines:
         v = json.loads(line)
@@ -148,18 +182,7 @@ def run_daemon(args, sim, stream_file, workdir, duration=None):
         prod.poll(0)
     if prod.flush(120) != 0:
         raise RuntimeError("producer did not flush")
-    port = free_port()
-    cfg = os.path.join(workdir, "daemon.yaml")
-    with open(cfg, "w") as f:
-        f.write("log: {level: warn, format: text}\n"
-                "kafka: {bootstrap_servers: \"%s\", group_id: %s-group, topics: {input: %s, retry: %s.retry, review: %s.review}}\n"
-                "dedup: {path: \"%s\"}\nmetrics: {address: 127.0.0.1, port: %d}\n"
-                "d365: {base_url: \"%s\", mapping: {lines_format: omit}}\n"
-                % (args.bootstrap, topic, topic, topic, topic, os.path.join(workdir, "dedup"), port, sim.base))
-    unique = len({(json.loads(x)["vendor_account"], json.loads(x)["invoice_number"]) for x in lines})
-    t0 = time.monotonic()
-    with open(os.path.join(workdir, "daemon.log"), "w") as log:
-        proc = subprocess.Popen([args.ib, "run", "--config", cfg], stdout=log, stderr=subprocess.STDOUT)
+    produced = time.monotonic() - t0
     limit = t0 + (duration or 600)
     wall = first = None
     while time.monotonic() < limit and proc.poll() is None:
@@ -178,7 +201,8 @@ def run_daemon(args, sim, stream_file, workdir, duration=None):
     rc = proc.wait(120)
     return {"imported": o.get("imported", 0) + o.get("recovered", 0), "duplicates": o.get("duplicate", 0),
             "failed": o.get("rejected", 0) + o.get("exhausted", 0), "conflicts": o.get("conflict", 0),
-            "invalid": o.get("invalid", 0), "outcomes": o, "exit": rc, "first_record_s": first}, wall
+            "invalid": o.get("invalid", 0), "outcomes": o, "exit": rc, "first_record_s": first,
+            "startup_s": round(startup, 3), "produced_s": round(produced, 3)}, wall
 
 
 def run_client(name, args, sim, stream_file, workdir, duration=None, operation=None, fallback=None):
@@ -233,7 +257,7 @@ def row(name, s, wall, st, expected, stored, true_dups):
             "duplicates_right": dups == true_dups, "reported_failed": failed,
             "lost": len(expected - stored), "created_twice": len(multi),
             "throttled_429": st["requests_by_status"].get("429", 0), "exit": s.get("exit"),
-            "first_record_s": s.get("first_record_s")}
+            "first_record_s": s.get("first_record_s"), "startup_s": s.get("startup_s")}
 
 
 def scenario_latency(args, out):

@@ -47,10 +47,12 @@ def bulk(sc, outdir):
     rows = sc["rows"]
     labels = ["%s %g%%%s" % (r["client"].replace("import ", ""), r["dup_pct"],
                              " in D365" if r.get("duplicates_where") == "d365" else "") for r in rows]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(14, 4.5))
+    fig, (a, b, c) = plt.subplots(3, 1, figsize=(14, 11))
     bars(a, labels, [r["invoices_per_s"] for r in rows], "import invoices/s")
     bars(b, labels, [r["requests_per_invoice"] for r in rows], "API requests per invoice",
          fmt="%.3g")
+    bars(c, labels, [r["exec_ms_per_invoice"] for r in rows],
+         "server execution ms per invoice (the simulator's cost model)", fmt="%.3g")
     missing = [op for op, ok in sc.get("available", {}).items() if not ok]
     fig.suptitle("import by operation; duplicates as upstream copies or already in D365"
                  + ("; not available in this build: " + ", ".join(missing) if missing else ""))
@@ -59,16 +61,24 @@ def bulk(sc, outdir):
 
 
 def limits(sc, outdir):
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, (ax, rq) = plt.subplots(1, 2, figsize=(13, 4.5))
     for r in sc["rows"]:
         s = r.get("samples", [])
         ax.plot([p["t"] for p in s], [p["records"] for p in s], label=r["client"])
-    ax.axvline(300, color="grey", linestyle="--", linewidth=1)
-    ax.annotate("300 s window", (300, 0), xytext=(4, 4), textcoords="offset points", fontsize=8)
-    ax.set_xlabel("seconds since start")
+        rq.plot([p["t"] for p in s], [p["requests"] for p in s], label=r["client"])
+    for a in (ax, rq):
+        a.axvline(300, color="grey", linestyle="--", linewidth=1)
+        a.annotate("300 s window", (300, 0), xytext=(4, 4), textcoords="offset points", fontsize=8)
+        a.set_xlabel("seconds since start")
+        a.legend()
+    rq.axhline(sc["limits"]["max_requests"], color="red", linestyle=":", linewidth=1)
+    rq.annotate("request budget", (0, sc["limits"]["max_requests"]), xytext=(4, -12),
+                textcoords="offset points", fontsize=8, color="red")
     ax.set_ylabel("invoices stored in D365")
-    ax.set_title("under the service protection limits (6,000 requests, 1,200 s execution per 300 s)")
-    ax.legend()
+    ax.set_title("invoices stored")
+    rq.set_ylabel("requests answered (429s included)")
+    rq.set_title("requests")
+    fig.suptitle("under the service protection limits (6,000 requests, 1,200 s execution per 300 s)")
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "clientbench-limits.png"), dpi=100)
 

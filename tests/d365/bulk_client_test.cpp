@@ -248,6 +248,15 @@ TEST_CASE("d365_bulk: fallback bisect finds the culprits by splitting") {
     CHECK(t->batches == 0);
     CHECK(t->bulk == 9);
   }
+  SECTION("every refused message is counted, the culprit's own one too") {
+    auto t = with_culprits({5});
+    d365::BulkClient client(t, config(d365::BulkFallback::bisect));
+    check_answers(testing::run_coro([&](asio::io_context&) { return client.send(writes(16)); }), 16, {5});
+    CHECK(client.stats().messages_sent == 9);
+    CHECK(client.stats().records_written == 16 + 8 + 8 + 4 + 4 + 2 + 2 + 1 + 1);
+    CHECK(client.stats().messages_refused == 5);  // 16, 8, 4, 2 and the culprit alone
+    CHECK(client.stats().fallback_batches == 0);  // bisect sends no $batch
+  }
   SECTION("two culprits in 8") {
     auto t = with_culprits({1, 6});
     check_answers(send(t, 8, config(d365::BulkFallback::bisect)), 8, {1, 6});

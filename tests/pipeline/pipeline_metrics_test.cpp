@@ -63,3 +63,21 @@ TEST_CASE("outcomes, responses and gauges appear under their documented names",
   CHECK_FALSE(has(after, "ib_consumer_lag_messages{partition=\"2\""));
   CHECK(has(after, "ib_consumer_lag_messages{partition=\"3\",topic=\"invoices\"} 5"));
 }
+
+TEST_CASE("bulk metrics follow a sender's monotonic counts by their growth", "[pipeline][metrics][unit]") {
+  prometheus::Registry registry;
+  PipelineMetrics m(registry);
+  auto text = scrape(registry);
+  CHECK(has(text, "ib_d365_bulk_messages_total 0"));  // present from the first scrape
+  CHECK(has(text, "ib_d365_bulk_refused_share 0"));
+  m.bulk({3, 300, 1, 1, 0, 0.25});
+  m.bulk({3, 300, 1, 1, 0, 0.25});  // nothing new: nothing added
+  m.bulk({7, 640, 4, 3, 2, 0.82});
+  text = scrape(registry);
+  CHECK(has(text, "ib_d365_bulk_messages_total 7"));
+  CHECK(has(text, "ib_d365_bulk_records_total 640"));
+  CHECK(has(text, "ib_d365_bulk_refused_total 4"));
+  CHECK(has(text, "ib_d365_bulk_fallback_batches_total 3"));
+  CHECK(has(text, "ib_d365_bulk_skipped_total 2"));
+  CHECK(has(text, "ib_d365_bulk_refused_share 0.82"));
+}

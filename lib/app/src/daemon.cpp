@@ -2,6 +2,7 @@
 
 #include "config/config_source.hpp"
 #include "d365/batch_client.hpp"
+#include "d365/bulk_client.hpp"
 #include "d365/d365_transport.hpp"
 #include "core/log.hpp"
 #include "dedup/rocksdb_dedup_store.hpp"
@@ -224,9 +225,17 @@ int Daemon::run(bool handle_signals) {
     loop_ptr->fail(reason);
   };
   events.changelog_error = [&] { metrics.changelog_produce_error(); };
+  // A bulk-message sender keeps its own counters (messages, refusals, fallbacks); the
+  // metrics follow them after every answered batch, on this io thread like the sender.
+  const auto* bulk = dynamic_cast<const d365::BulkClient*>(d365.sender.get());
   events.batch_answered = [&](std::size_t size, std::chrono::steady_clock::duration took,
                               const std::vector<d365::Answer>& answers) {
     metrics.batch(size, took);
+    if (bulk) {
+      const auto st = bulk->stats();
+      metrics.bulk({st.messages_sent, st.records_written, st.messages_refused, st.fallback_batches,
+                    st.slices_skipped, bulk->refused_share()});
+    }
     bool throttled = false;
     for (const auto& a : answers) {
       metrics.response(a.status);

@@ -260,13 +260,13 @@ boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWri
               (message.empty() ? std::string("bulk message refused") : message);
   const bool record_level =
       c.outcome == core::AnswerClass::duplicate || c.outcome == core::AnswerClass::permanent;
+  if (record_level) ++stats_.messages_refused;
   if (!record_level || n == 1) {
     auto a = paced(whole(c.outcome, response->status, std::move(line), response->body));
     if (c.retry_after) a.retry_after = *c.retry_after;
     answer_all(a);
     co_return;
   }
-  ++stats_.messages_refused;
   remember(true);
   if (config_.fallback == BulkFallback::batch) {
     ++stats_.fallback_batches;

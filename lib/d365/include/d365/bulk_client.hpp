@@ -66,7 +66,7 @@ struct BulkClientConfig {
 struct BulkClientStats {
   std::uint64_t messages_sent = 0;       ///< CreateMultiple/UpsertMultiple HTTP requests
   std::uint64_t records_written = 0;     ///< targets inside them
-  std::uint64_t messages_refused = 0;    ///< answered as a whole with a record-level error
+  std::uint64_t messages_refused = 0;    ///< answered as a whole with a record-level error (single-record messages too)
   std::uint64_t fallback_batches = 0;    ///< slices sent again as a `$batch`
   std::uint64_t slices_skipped = 0;      ///< slices sent as a `$batch` without a bulk message first
   std::uint64_t transport_failures = 0;
