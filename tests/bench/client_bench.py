@@ -114,17 +114,20 @@ def free_port():
 
 
 def outcomes(port):
-    """ib_invoices_total by outcome, from the daemon's /metrics."""
-    out = {}
+    """(ib_invoices_total by outcome, input messages consumed), from the daemon's /metrics."""
+    out, consumed = {}, 0
     try:
         text = requests.get("http://127.0.0.1:%d/metrics" % port, timeout=5).text
     except requests.RequestException:
-        return out
+        return out, consumed
     for line in text.splitlines():
         m = re.match(r'ib_invoices_total\{.*outcome="(\w+)".*\} ([0-9.e+]+)', line)
         if m:
             out[m.group(1)] = out.get(m.group(1), 0) + int(float(m.group(2)))
-    return out
+        m = re.match(r'ib_messages_consumed_total\{.*topic_kind="input".*\} ([0-9.e+]+)', line)
+        if m:
+            consumed = int(float(m.group(1)))
+    return out, consumed
 
 
 def run_daemon(args, sim, stream_file, workdir, duration=None):
@@ -139,9 +142,10 @@ def run_daemon(args, sim, stream_file, workdir, duration=None):
     topic = "clientbench-%d-%d" % (os.getpid(), random.randrange(1 << 30))
     # 4 partitions, the test broker's default (tests/kafka/kafka-broker.sh): created before
     # the daemon subscribes, so its first assignment already holds them.
-    for f in AdminClient({"bootstrap.servers": args.bootstrap}).create_topics(
-            [NewTopic(topic, num_partitions=4, replication_factor=1)]).values():
+    admin = AdminClient({"bootstrap.servers": args.bootstrap})  # alive until its futures are done
+    for f in admin.create_topics([NewTopic(topic, num_partitions=4, replication_factor=1)]).values():
         f.result(60)
+    del admin
     with open(stream_file) as f:
         lines = [line.rstrip("\n") for line in f if line.strip()]
     port = free_port()
@@ -184,9 +188,11 @@ def run_daemon(args, sim, stream_file, workdir, duration=None):
         raise RuntimeError("producer did not flush")
     produced = time.monotonic() - t0
     limit = t0 + (duration or 600)
-    wall = first = None
+    wall = first = consumed = None
     while time.monotonic() < limit and proc.poll() is None:
-        o = outcomes(port)
+        o, n = outcomes(port)
+        if consumed is None and n > 0:
+            consumed = time.monotonic() - t0
         records = sim.stats()["records"]
         if first is None and records > 0:
             first = time.monotonic() - t0
@@ -196,13 +202,13 @@ def run_daemon(args, sim, stream_file, workdir, duration=None):
         time.sleep(0.05)
     if wall is None:
         wall = time.monotonic() - t0
-    o = outcomes(port)
+    o, _ = outcomes(port)
     proc.send_signal(signal.SIGTERM)
     rc = proc.wait(120)
     return {"imported": o.get("imported", 0) + o.get("recovered", 0), "duplicates": o.get("duplicate", 0),
             "failed": o.get("rejected", 0) + o.get("exhausted", 0), "conflicts": o.get("conflict", 0),
             "invalid": o.get("invalid", 0), "outcomes": o, "exit": rc, "first_record_s": first,
-            "startup_s": round(startup, 3), "produced_s": round(produced, 3)}, wall
+            "startup_s": round(startup, 3), "produced_s": round(produced, 3), "first_consumed_s": consumed}, wall
 
 
 def run_client(name, args, sim, stream_file, workdir, duration=None, operation=None, fallback=None):
@@ -257,7 +263,8 @@ def row(name, s, wall, st, expected, stored, true_dups):
             "duplicates_right": dups == true_dups, "reported_failed": failed,
             "lost": len(expected - stored), "created_twice": len(multi),
             "throttled_429": st["requests_by_status"].get("429", 0), "exit": s.get("exit"),
-            "first_record_s": s.get("first_record_s"), "startup_s": s.get("startup_s")}
+            "first_record_s": s.get("first_record_s"), "startup_s": s.get("startup_s"),
+            "produced_s": s.get("produced_s"), "first_consumed_s": s.get("first_consumed_s")}
 
 
 def scenario_latency(args, out):

@@ -308,13 +308,22 @@ TEST_CASE("d365_bulk: refusal memory: while most messages are refused, slices sk
     CHECK(t->batches == 10);
     CHECK(client.stats().slices_skipped == 0);
   }
-  SECTION("a refused single record teaches nothing; bisect's sub-messages do") {
+  SECTION("with bisect only whole slices teach: clean halves do not hide the refusals") {
     c.fallback = d365::BulkFallback::bisect;
     d365::BulkClient client(t, c);
     check_answers(testing::run_coro([&](asio::io_context&) { return client.send(writes(4)); }), 4, {0});
-    // 4 refused -> [2 refused -> 1 dup (single: not remembered), 1 ok] [2 ok]: 2 refusals, 1 success
+    // 4 refused -> [2 refused -> 1 dup, 1 ok] [2 ok]: one whole slice, refused.
     CHECK(t->bulk == 5);
-    CHECK(client.refused_share() == Approx((0.25 * 0.75 + 0.25) * 0.75));
+    CHECK(client.refused_share() == Approx(0.25));
+    // The whole stream: each slice of 4 costs 5 messages until six slices were refused;
+    // then slices skip to $batch like with the batch fallback.
+    t->bulk = t->batches = 0;
+    d365::BulkClient fresh(t, c);
+    check_answers(testing::run_coro([&](asio::io_context&) { return fresh.send(writes(40)); }), 40, culprits);
+    CHECK(t->bulk == 6 * 5);
+    CHECK(t->batches == 4);
+    CHECK(fresh.stats().slices_skipped == 4);
+    CHECK(fresh.refused_share() > 0.8);
   }
 }
 

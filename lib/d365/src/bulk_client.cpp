@@ -149,7 +149,7 @@ boost::asio::awaitable<std::vector<Answer>> BulkClient::send(std::vector<odata::
 }
 
 boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWrite> writes,
-                                                    std::vector<Answer>& out) {
+                                                    std::vector<Answer>& out, bool whole_slice) {
   const auto n = writes.size();
   const auto answer_all = [&](const Answer& a) { out.insert(out.end(), n, a); };
   if (!fatal_.empty()) {
@@ -209,7 +209,7 @@ boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWri
     return a;
   };
   if (response->status >= 200 && response->status < 300) {
-    if (n > 1) remember(false);
+    if (n > 1 && whole_slice) remember(false);
     if (upsert) {  // 204, no body: every record written (all or nothing)
       answer_all(paced(whole(core::AnswerClass::created, response->status, {})));
       co_return;
@@ -267,7 +267,7 @@ boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWri
     answer_all(a);
     co_return;
   }
-  remember(true);
+  if (whole_slice) remember(true);
   if (config_.fallback == BulkFallback::batch) {
     ++stats_.fallback_batches;
     auto answers = co_await fallback_->send(std::move(writes));
@@ -278,8 +278,8 @@ boost::asio::awaitable<void> BulkClient::send_slice(std::vector<odata::EntityWri
   std::vector<odata::EntityWrite> right(std::make_move_iterator(writes.begin() + static_cast<std::ptrdiff_t>(half)),
                                         std::make_move_iterator(writes.end()));
   writes.resize(half);
-  co_await send_slice(std::move(writes), out);
-  co_await send_slice(std::move(right), out);
+  co_await send_slice(std::move(writes), out, false);
+  co_await send_slice(std::move(right), out, false);
 }
 
 void BulkClient::remember(bool refused) {

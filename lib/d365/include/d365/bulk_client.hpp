@@ -53,7 +53,7 @@ struct BulkClientConfig {
   BulkFallback fallback = BulkFallback::batch;
   /// Refusal memory (`d365.odata.bulk_skip_above`): when more than this share of the recent
   /// bulk messages of more than one record were refused for a record (an exponentially
-  /// weighted average, the newest weighing 1/4), a slice goes straight to the `$batch` path:
+  /// weighted average over whole slices, the newest weighing 1/4), a slice goes straight to the `$batch` path:
   /// at that rate a bulk message almost always costs a request and execution time for
   /// nothing before the `$batch` does the work. Every kBulkProbeEvery-th such slice is still
   /// sent as a bulk message, so the memory follows the stream. 1 = never skip.
@@ -103,8 +103,11 @@ public:
   const std::string& fatal() const { return fatal_; }
 
 private:
-  boost::asio::awaitable<void> send_slice(std::vector<odata::EntityWrite> writes,
-                                          std::vector<Answer>& out);
+  /// whole_slice: a slice as send() cut it, not a half of a bisected one; only whole slices
+  /// feed the refusal memory (under bisect the clean halves of a refused slice would hide
+  /// that nearly every slice is refused).
+  boost::asio::awaitable<void> send_slice(std::vector<odata::EntityWrite> writes, std::vector<Answer>& out,
+                                          bool whole_slice = true);
   /// Feeds the refusal memory with one bulk message's fate.
   void remember(bool refused);
 
