@@ -102,4 +102,55 @@ TEST_CASE("import binary: the rejects file is JSON with the exact bytes of every
   REQUIRE_FALSE(ec);
   CHECK(summary.at("imported").as_int64() == 1);
   CHECK(summary.at("invalid").as_int64() == 2);
+  CHECK_FALSE(summary.as_object().contains("bulk"));  // $batch: no bulk block
+}
+
+TEST_CASE("import binary with CreateMultiple: the summary counts the bulk messages, the refusal "
+          "and its fallback, and every invoice has its outcome",
+          "[tools][import][bulk][integration]") {
+  const char* bin = std::getenv("IB_INVOICE_BRIDGE");
+  REQUIRE(bin != nullptr);
+  sim::Simulator sim(sim::SimOptions{});
+  // D365 holds INV-2 already: the one message of five invoices is refused whole, the
+  // fallback `$batch` writes the four others and answers INV-2 as a duplicate.
+  sim.load_records_json(R"({"VendorInvoices":[{"VendorAccount":"V-1","InvoiceNumber":"INV-2","Company":"ACME",)"
+                        R"("InvoiceDate":"2026-11-01","Currency":"EUR","Amount":10.5}]})");
+  ib::testing::TempDir dir("import-binary-bulk");
+  const auto d = dir.path();
+  {
+    std::ofstream in(d / "in.ndjson", std::ios::binary);
+    for (int i = 1; i <= 5; ++i) {
+      in << R"({"vendor_account":"V-1","invoice_number":"INV-)" << i
+         << R"(","company":"ACME","invoice_date":"2026-11-01","currency":"EUR","amount":10.5})" << '\n';
+    }
+    std::ofstream cfg(d / "config.yaml");
+    cfg << "d365:\n  base_url: " << sim.base_url()
+        << "\n  request_deadline: 20s\n  odata: {operation: create_multiple, entity_type: vendorinvoice}\n"
+           "  mapping: {lines_format: omit}\n";
+  }
+  const std::string cmd = std::string(bin) + " import --config " + (d / "config.yaml").string() +
+                          " --no-progress --summary-json " + (d / "summary.json").string() + " " +
+                          (d / "in.ndjson").string() + " >/dev/null 2>" + (d / "err.txt").string();
+  const int rc = std::system(cmd.c_str());
+  INFO("stderr: " << [&] { std::stringstream s; s << std::ifstream(d / "err.txt").rdbuf(); return s.str(); }());
+  REQUIRE(WIFEXITED(rc));
+  CHECK(WEXITSTATUS(rc) == 0);
+  const auto stats = sim.stats();
+  CHECK(stats.records == 5);
+  CHECK(stats.creates == 4);
+  CHECK(stats.keys_created_more_than_once.empty());
+  CHECK(stats.bulk_messages == 1);
+  CHECK(stats.bulk_rolled_back == 1);
+  boost::system::error_code ec;
+  const auto summary = boost::json::parse(read_lines(d / "summary.json").at(0), ec);
+  REQUIRE_FALSE(ec);
+  CHECK(summary.at("imported").as_int64() == 4);
+  CHECK(summary.at("duplicates").as_int64() == 1);
+  CHECK(summary.at("failed").as_int64() == 0);
+  CHECK(summary.at("requests_sent").as_int64() == 1);  // one batch: a message and its fallback
+  const auto& bulk = summary.at("bulk").as_object();
+  CHECK(bulk.at("messages").as_int64() == 1);
+  CHECK(bulk.at("refused").as_int64() == 1);
+  CHECK(bulk.at("fallback_batches").as_int64() == 1);
+  CHECK(bulk.at("skipped").as_int64() == 0);
 }

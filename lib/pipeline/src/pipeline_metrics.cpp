@@ -104,7 +104,7 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry) {
   bulk_skipped_ = counter("ib_d365_bulk_skipped_total",
                           "Slices sent straight as a $batch because most recent bulk messages were refused");
   bulk_refused_share_ = gauge("ib_d365_bulk_refused_share",
-                              "Weighted share of recent bulk messages refused (0..1; skip above d365.odata.bulk_skip_above)");
+                              "Weighted share of recent slices whose bulk message was refused (0..1; skip above d365.odata.bulk_skip_above)");
 }
 
 void PipelineMetrics::bulk(const BulkCounts& now) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -29,7 +30,17 @@ struct ImportSummary {
   std::uint64_t resent = 0;      ///< resends after throttling / not processed (not attempts)
   std::uint64_t throttled = 0;   ///< throttled answers
   std::uint64_t failed = 0;      ///< permanent errors and transient failures after the last retry
-  std::uint64_t requests_sent = 0;  ///< `$batch` calls made
+  std::uint64_t requests_sent = 0;  ///< batches sent (one `$batch` each; with bulk messages see `bulk`)
+  /// With `d365.odata.operation: create_multiple | upsert_multiple`: what the bulk client did
+  /// (d365::BulkClientStats); absent otherwise. A refused message and its fallback are one
+  /// batch in requests_sent but two HTTP requests.
+  struct Bulk {
+    std::uint64_t messages = 0;          ///< CreateMultiple/UpsertMultiple requests
+    std::uint64_t refused = 0;           ///< of those, refused whole for a record
+    std::uint64_t fallback_batches = 0;  ///< refused slices written again as a `$batch`
+    std::uint64_t skipped = 0;           ///< slices sent straight as a `$batch` (refusal memory)
+  };
+  std::optional<Bulk> bulk;
   /// Lines not settled when the import stopped early (signal, --deadline): each has an
   /// `unsettled` reject record. 0 when the import ran to the end.
   std::uint64_t unsettled = 0;
