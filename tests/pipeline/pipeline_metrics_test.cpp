@@ -1,5 +1,7 @@
 #include "pipeline/pipeline_metrics.hpp"
 
+#include "d365/bulk_client.hpp"
+
 #include <catch2/catch.hpp>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -70,9 +72,19 @@ TEST_CASE("bulk metrics follow a sender's monotonic counts by their growth", "[p
   auto text = scrape(registry);
   CHECK(has(text, "ib_d365_bulk_messages_total 0"));  // present from the first scrape
   CHECK(has(text, "ib_d365_bulk_refused_share 0"));
-  m.bulk({3, 300, 1, 1, 0, 0.25});
-  m.bulk({3, 300, 1, 1, 0, 0.25});  // nothing new: nothing added
-  m.bulk({7, 640, 4, 3, 2, 0.82});
+  ib::d365::BulkClientStats st;
+  st.messages_sent = 3;
+  st.records_written = 300;
+  st.messages_refused = 1;
+  st.fallback_batches = 1;
+  m.bulk(st, 0.25);
+  m.bulk(st, 0.25);  // nothing new: nothing added
+  st.messages_sent = 7;
+  st.records_written = 640;
+  st.messages_refused = 4;
+  st.fallback_batches = 3;
+  st.slices_skipped = 2;
+  m.bulk(st, 0.82);
   text = scrape(registry);
   CHECK(has(text, "ib_d365_bulk_messages_total 7"));
   CHECK(has(text, "ib_d365_bulk_records_total 640"));

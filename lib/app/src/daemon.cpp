@@ -231,11 +231,7 @@ int Daemon::run(bool handle_signals) {
   events.batch_answered = [&](std::size_t size, std::chrono::steady_clock::duration took,
                               const std::vector<d365::Answer>& answers) {
     metrics.batch(size, took);
-    if (bulk) {
-      const auto st = bulk->stats();
-      metrics.bulk({st.messages_sent, st.records_written, st.messages_refused, st.fallback_batches,
-                    st.slices_skipped, bulk->refused_share()});
-    }
+    if (bulk) metrics.bulk(bulk->stats(), bulk->refused_share());
     bool throttled = false;
     for (const auto& a : answers) {
       metrics.response(a.status);

@@ -1,5 +1,7 @@
 #include "pipeline/pipeline_metrics.hpp"
 
+#include "d365/bulk_client.hpp"
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -95,29 +97,26 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry) {
   auto counter = [&](const char* name, const char* help) {
     return &prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
   };
-  bulk_messages_ = counter("ib_d365_bulk_messages_total", "CreateMultiple/UpsertMultiple requests sent");
-  bulk_records_ = counter("ib_d365_bulk_records_total", "Records inside the bulk messages sent");
-  bulk_refused_ = counter("ib_d365_bulk_refused_total",
-                          "Bulk messages refused as a whole because of a record (nothing written)");
-  bulk_fallback_ = counter("ib_d365_bulk_fallback_batches_total",
-                           "Slices written through a continue-on-error $batch after their bulk message was refused");
-  bulk_skipped_ = counter("ib_d365_bulk_skipped_total",
-                          "Slices sent straight as a $batch because most recent bulk messages were refused");
+  bulk_counters_ = {
+      counter("ib_d365_bulk_messages_total", "CreateMultiple/UpsertMultiple requests sent"),
+      counter("ib_d365_bulk_records_total", "Records inside the bulk messages sent"),
+      counter("ib_d365_bulk_refused_total", "Bulk messages refused as a whole because of a record (nothing written)"),
+      counter("ib_d365_bulk_fallback_batches_total",
+              "Slices written through a continue-on-error $batch after their bulk message was refused"),
+      counter("ib_d365_bulk_skipped_total",
+              "Slices sent straight as a $batch because most recent bulk messages were refused")};
   bulk_refused_share_ = gauge("ib_d365_bulk_refused_share",
                               "Weighted share of recent slices whose bulk message was refused (0..1; skip above d365.odata.bulk_skip_above)");
 }
 
-void PipelineMetrics::bulk(const BulkCounts& now) {
-  const auto grow = [](prometheus::Counter* c, std::uint64_t seen, std::uint64_t n) {
-    if (n > seen) c->Increment(static_cast<double>(n - seen));
-  };
-  grow(bulk_messages_, bulk_seen_.messages, now.messages);
-  grow(bulk_records_, bulk_seen_.records, now.records);
-  grow(bulk_refused_, bulk_seen_.refused, now.refused);
-  grow(bulk_fallback_, bulk_seen_.fallback_batches, now.fallback_batches);
-  grow(bulk_skipped_, bulk_seen_.skipped, now.skipped);
-  bulk_refused_share_->Set(now.refused_share);
-  bulk_seen_ = now;
+void PipelineMetrics::bulk(const d365::BulkClientStats& now, double refused_share) {
+  const std::array<std::uint64_t, 5> counts = {now.messages_sent, now.records_written, now.messages_refused,
+                                               now.fallback_batches, now.slices_skipped};
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] > bulk_seen_[i]) bulk_counters_[i]->Increment(static_cast<double>(counts[i] - bulk_seen_[i]));
+  }
+  bulk_seen_ = counts;
+  bulk_refused_share_->Set(refused_share);
 }
 
 void PipelineMetrics::restoring(std::int32_t partition, bool active) {

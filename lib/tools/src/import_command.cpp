@@ -8,7 +8,6 @@
 #include "config/config_source.hpp"
 #include "core/log.hpp"
 #include "d365/batch_client.hpp"
-#include "d365/bulk_client.hpp"
 #include "d365/d365_transport.hpp"
 #include "dedup/memory_dedup_store.hpp"
 #include "kafka/headers.hpp"
@@ -60,10 +59,10 @@ std::string ImportSummary::to_json() const {
   o["requests_sent"] = requests_sent;
   o["unsettled"] = unsettled;
   if (bulk) {
-    o["bulk"] = {{"messages", bulk->messages},
-                 {"refused", bulk->refused},
+    o["bulk"] = {{"messages", bulk->messages_sent},
+                 {"refused", bulk->messages_refused},
                  {"fallback_batches", bulk->fallback_batches},
-                 {"skipped", bulk->skipped}};
+                 {"skipped", bulk->slices_skipped}};
   }
   if (!stopped.empty()) o["stopped"] = stopped;
   return boost::json::serialize(o);
@@ -473,10 +472,7 @@ int import_command(const ImportOptions& options) {
     std::fprintf(stderr, "invoice-bridge import: %s\n", error.c_str());
     return 2;
   }
-  if (const auto* b = dynamic_cast<const d365::BulkClient*>(sender.get())) {
-    const auto st = b->stats();
-    summary->bulk = ImportSummary::Bulk{st.messages_sent, st.messages_refused, st.fallback_batches, st.slices_skipped};
-  }
+  if (const auto* b = dynamic_cast<const d365::BulkClient*>(sender.get())) summary->bulk = b->stats();
   std::fprintf(stderr, "import done: %s; rejects in %s\n", summary->to_line().c_str(), rejects_path.c_str());
   if (!options.summary_json.empty()) {
     std::ofstream out(options.summary_json, std::ios::binary | std::ios::trunc);

@@ -16,17 +16,11 @@ template <typename T>
 class Family;
 }  // namespace prometheus
 
-namespace ib::pipeline {
+namespace ib::d365 {
+struct BulkClientStats;
+}  // namespace ib::d365
 
-/// What a bulk-message sender (d365::BulkClient) has counted since it started; monotonic.
-struct BulkCounts {
-  std::uint64_t messages = 0;          ///< CreateMultiple/UpsertMultiple requests sent
-  std::uint64_t records = 0;           ///< records inside them
-  std::uint64_t refused = 0;           ///< messages refused as a whole for a record
-  std::uint64_t fallback_batches = 0;  ///< slices sent again as a `$batch` after a refusal
-  std::uint64_t skipped = 0;           ///< slices that skipped the bulk message (refusal memory)
-  double refused_share = 0;            ///< the refusal memory (0..1)
-};
+namespace ib::pipeline {
 
 /// The daemon's metrics (docs/metrics.md), registered once at startup; every series used
 /// on the hot path is resolved here, so recording is a pointer increment. Label values
@@ -68,17 +62,16 @@ public:
   void restore_duration(std::chrono::steady_clock::duration took);
   /// `ib_changelog_produce_errors_total`: changelog produces that failed (the daemon stops).
   void changelog_produce_error();
-  /// `ib_d365_bulk_*`: follows a bulk sender's monotonic counts (only the growth since the
-  /// last call is added), and sets `ib_d365_bulk_refused_share`. Same thread as its sender.
-  void bulk(const BulkCounts& now);
+  /// `ib_d365_bulk_*`: follows a d365::BulkClient's monotonic counts (only the growth since
+  /// the last call is added) and sets `ib_d365_bulk_refused_share` to its refusal memory.
+  /// Same thread as its sender.
+  void bulk(const d365::BulkClientStats& now, double refused_share);
 
 private:
-  BulkCounts bulk_seen_;
-  prometheus::Counter* bulk_messages_;
-  prometheus::Counter* bulk_records_;
-  prometheus::Counter* bulk_refused_;
-  prometheus::Counter* bulk_fallback_;
-  prometheus::Counter* bulk_skipped_;
+  // messages, records, refused, fallback batches, skipped slices: the counters and the
+  // counts they were last brought to.
+  std::array<prometheus::Counter*, 5> bulk_counters_{};
+  std::array<std::uint64_t, 5> bulk_seen_{};
   prometheus::Gauge* bulk_refused_share_;
   prometheus::Family<prometheus::Gauge>* lag_family_;
   prometheus::Family<prometheus::Gauge>* restoring_family_;

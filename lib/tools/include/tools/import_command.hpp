@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "d365/bulk_client.hpp"
 #include "d365/invoice_codec.hpp"
 #include "d365/sender.hpp"
 #include "pipeline/pipeline.hpp"
@@ -31,16 +32,10 @@ struct ImportSummary {
   std::uint64_t throttled = 0;   ///< throttled answers
   std::uint64_t failed = 0;      ///< permanent errors and transient failures after the last retry
   std::uint64_t requests_sent = 0;  ///< batches sent (one `$batch` each; with bulk messages see `bulk`)
-  /// With `d365.odata.operation: create_multiple | upsert_multiple`: what the bulk client did
-  /// (d365::BulkClientStats); absent otherwise. A refused message and its fallback are one
-  /// batch in requests_sent but two HTTP requests.
-  struct Bulk {
-    std::uint64_t messages = 0;          ///< CreateMultiple/UpsertMultiple requests
-    std::uint64_t refused = 0;           ///< of those, refused whole for a record
-    std::uint64_t fallback_batches = 0;  ///< refused slices written again as a `$batch`
-    std::uint64_t skipped = 0;           ///< slices sent straight as a `$batch` (refusal memory)
-  };
-  std::optional<Bulk> bulk;
+  /// With `d365.odata.operation: create_multiple | upsert_multiple`: what the bulk client did;
+  /// absent otherwise. A refused message and its fallback are one batch in requests_sent but
+  /// two HTTP requests.
+  std::optional<d365::BulkClientStats> bulk;
   /// Lines not settled when the import stopped early (signal, --deadline): each has an
   /// `unsettled` reject record. 0 when the import ran to the end.
   std::uint64_t unsettled = 0;
